@@ -1,0 +1,119 @@
+"""Assemble one fake dimail: its routes, its error formats, its middlewares."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import __version__, errors
+from .backend import Backend
+from .config import Settings
+from .errors import ApiError, ServerCrash
+from .routes import ROUTERS
+
+log = logging.getLogger("fake_dimail.requests")
+
+DESCRIPTION = (
+    "A fake of dimail, the mail provisioning API of La Suite numérique, answering as "
+    "dimail v0.8.2 does (fake-dimail %s)." % __version__
+)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    method: str
+    path: str
+    user: str | None
+    status: int
+    duration_ms: float
+
+
+class RequestJournal:
+    """One line per request: logged, and kept (the last `size`) for tests and tools."""
+
+    def __init__(self, app: ASGIApp, journal: deque[Exchange], settings: Settings) -> None:
+        self.app = app
+        self.journal = journal
+        self.redirect_base = urlsplit(settings.redirect_base) if settings.redirect_base else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if status == 307 and self.redirect_base is not None:
+                    message["headers"] = [self._moved(k, v) for k, v in message["headers"]]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+            exchange = Exchange(
+                scope["method"], path, scope.get("dimail.user"), status, (time.perf_counter() - started) * 1000
+            )
+            self.journal.append(exchange)
+            log.info(
+                "%s %s %d user=%s %.1fms", exchange.method, exchange.path, status, exchange.user or "-",
+                exchange.duration_ms,
+            )
+
+    def _moved(self, name: bytes, value: bytes) -> tuple[bytes, bytes]:
+        if name.lower() != b"location" or self.redirect_base is None:
+            return name, value
+        parts = urlsplit(value.decode("latin-1"))
+        base = self.redirect_base
+        return name, urlunsplit((base.scheme, base.netloc, parts.path, parts.query, "")).encode("latin-1")
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+
+async def _server_crash(request: Request, exc: Exception) -> PlainTextResponse:
+    # What uvicorn sends for an unhandled exception, keep-alive dropped included.
+    return PlainTextResponse(errors.INTERNAL_SERVER_ERROR, status_code=500, headers={"connection": "close"})
+
+
+def create_app(backend: Backend | None = None, settings: Settings | None = None, journal_size: int = 10_000) -> FastAPI:
+    """A new fake dimail. Two apps never share state unless given the same backend."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Dimail API",
+        description=DESCRIPTION,
+        version="v0.8.2",
+        # The real server parses a body sent without Content-Type as JSON.
+        strict_content_type=False,
+    )
+    app.state.backend = backend or Backend()
+    app.state.settings = settings
+    app.state.journal = deque(maxlen=journal_size)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ServerCrash, _server_crash)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=["*"], allow_credentials=True, allow_methods=["*"], allow_headers=["*"]
+    )
+    app.add_middleware(RequestJournal, journal=app.state.journal, settings=settings)
+    return app
+
+
+def journal_of(app: Any) -> deque[Exchange]:
+    return app.state.journal

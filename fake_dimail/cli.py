@@ -1,0 +1,57 @@
+"""`fake-dimail serve`: the fake as a standalone server, a drop-in for the dimail container."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from . import __version__
+from .config import DEFAULT_JWT_SECRET, Settings
+from .fake import FakeDimail
+from .seeds import SEEDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fake-dimail", description="A faithful fake of the dimail API (v0.8.2).")
+    parser.add_argument("--version", action="version", version=f"fake-dimail {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the fake over HTTP")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8001, help="port to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--seed",
+        choices=sorted(SEEDS),
+        default="empty",
+        help="API users to start with; people-dev = admin/admin and la_regie/password "
+        "(default: %(default)s, an empty dimail in bootstrap mode)",
+    )
+    serve.add_argument("--jwt-secret", default=DEFAULT_JWT_SECRET, help="HS256 secret of the tokens (default: People's dev one)")
+    serve.add_argument("--bearer-401", action="store_true",
+                       help="answer a missing/non-Bearer Authorization with 401, as FastAPI >= 0.122 does")
+    serve.add_argument("--crash-on-odd-tokens", action="store_true",
+                       help="answer 500 to tokens without exp/sub and to 'bearer'/'BEARER', as dimail does")
+    serve.add_argument("--redirect-base", metavar="URL",
+                       help="send slash redirects to this scheme://host (emulates a TLS-terminating proxy)")
+    serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import uvicorn
+
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s",
+                        stream=sys.stderr)
+    settings = Settings(
+        jwt_secret=args.jwt_secret,
+        bearer_401=args.bearer_401,
+        crash_on_odd_tokens=args.crash_on_odd_tokens,
+        redirect_base=args.redirect_base,
+    )
+    fake = FakeDimail(settings=settings, seed=args.seed)
+    users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
+    print(f"fake-dimail {__version__} on http://{args.host}:{args.port}/ — users: {users} — docs: /docs",
+          file=sys.stderr, flush=True)
+    uvicorn.run(fake.app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    return 0

@@ -1,0 +1,24 @@
+"""What a fake instance can be told at start-up: the secret and the quirk switches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# People's dev stack runs dimail with this JWT secret.
+DEFAULT_JWT_SECRET = "fake_jwt_secret"
+TOKEN_LIFETIME_SECONDS = 47 * 60  # what the real server issues
+
+
+@dataclass(frozen=True)
+class Settings:
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    token_lifetime: int = TOKEN_LIFETIME_SECONDS
+    # FastAPI >= 0.122 answers a missing or non-Bearer Authorization with 401 and
+    # `WWW-Authenticate: Bearer`; the recorded dimail answered 403 (CONTRACT.md §2.3).
+    bearer_401: bool = False
+    # The real server answers 500 to a token without `exp`/`sub` and to the scheme
+    # spelled `bearer`/`BEARER` (quirk #26); off by default, such clients are rare.
+    crash_on_odd_tokens: bool = False
+    # Emulate a TLS-terminating proxy: slash redirects point at this scheme/host
+    # instead of the request's own (quirk #2), e.g. "http://dimail.example".
+    redirect_base: str | None = None

@@ -1,0 +1,403 @@
+"""Request and response bodies, as the v0.8.2 OpenAPI document declares them.
+
+Request models are what FastAPI validates, so their field order, types and
+constraints decide the exact 422 bodies; response models fix the field order
+of every answer. Names follow the document's component schemas.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid as uuid_module
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from typing_extensions import TypeAliasType
+
+_LABEL = r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?"
+_DOMAIN = rf"{_LABEL}(\.{_LABEL}){{0,10}}\.[a-z]{{2,}}"
+_LOCAL = r"[a-z0-9_-]+(\.[a-z0-9_-]+)*"
+
+DOMAIN_NAME_PATTERN = rf"^{_DOMAIN}$"
+USER_NAME_PATTERN = rf"^{_LOCAL}$"
+
+
+def _constrained(name: str, min_length: int, max_length: int, pattern: str) -> Any:
+    return TypeAliasType(
+        name,
+        Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)],
+    )
+
+
+DomainName = _constrained("DomainName", 3, 120, DOMAIN_NAME_PATTERN)
+OptionalDomainName = _constrained("OptionalDomainName", 0, 120, rf"^({_DOMAIN}|)$")
+UserName = _constrained("UserName", 1, 50, USER_NAME_PATTERN)
+AliasDest = _constrained("AliasDest", 5, 200, rf"^{_LOCAL}@({_DOMAIN}|(devnull))$")
+MXName = _constrained("MXName", 3, 120, rf"^({_DOMAIN}|internal)$")
+OptionalMXName = _constrained("OptionalMXName", 0, 120, rf"^({_DOMAIN}|internal|)$")
+Transport = _constrained("Transport", 5, 200, rf"^smtp:\[{_DOMAIN}\]$")
+OptionalTransport = _constrained("OptionalTransport", 0, 200, rf"^(smtp:\[{_DOMAIN}\]|)$")
+QuotaValue = _constrained("QuotaValue", 2, 8, r"^[1-9][0-9]*[bkMGT]$")
+OptionalQuotaValue = _constrained("OptionalQuotaValue", 0, 8, r"^([1-9][0-9]*[bkMGT]|)$")
+
+# Path parameters that the real server validates (CONTRACT.md §1.7).
+PathUserName = Annotated[str, Field(min_length=1, max_length=50, pattern=USER_NAME_PATTERN)]
+PathDomainName = Annotated[str, Field(min_length=3, max_length=120, pattern=DOMAIN_NAME_PATTERN)]
+
+
+class DomainFeature(str, enum.Enum):
+    webmail = "webmail"
+    mailbox = "mailbox"
+    alias = "alias"
+    mx = "mx"
+    relay = "relay"
+
+
+class Delivery(str, enum.Enum):
+    virtual = "virtual"
+    alias = "alias"
+    relay = "relay"
+
+
+class MailboxActive(str, enum.Enum):
+    yes = "yes"
+    no = "no"
+    wait = "wait"
+    unknown = "unknown"
+
+
+class MailboxFeature(str, enum.Enum):
+    ox = "ox"
+    schedule = "schedule"
+
+
+class MailboxStatus(str, enum.Enum):
+    ok = "ok"
+    broken = "broken"
+    unknown = "unknown"
+
+
+class MailboxType(str, enum.Enum):
+    alias = "alias"
+    mailbox = "mailbox"
+
+
+# --- errors ----------------------------------------------------------------
+
+
+class Detail(BaseModel):
+    detail: str
+
+
+class NotFound(Detail):
+    pass
+
+
+class PermissionDenied(Detail):
+    pass
+
+
+class Conflict(Detail):
+    pass
+
+
+class PreconditionFailed(Detail):
+    pass
+
+
+class Moving(Detail):
+    pass
+
+
+# --- token, users, allows --------------------------------------------------
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str
+
+
+class CreateUser(BaseModel):
+    name: str
+    password: str
+    is_admin: bool
+    perms: list[str]
+    acls: list[str] = []
+    identities: list[str] = []
+
+
+class UpdateUser(BaseModel):
+    password: str | None = None
+    is_admin: bool | None = None
+    perms: list[str] | None = None
+    acls: list[str] | None = None
+    identities: list[str] | None = None
+
+
+class User(BaseModel):
+    name: str
+    is_admin: bool
+    uuid: uuid_module.UUID
+    perms: list[str]
+    acls: list[str]
+    identities: list[str]
+
+
+class Allowed(BaseModel):
+    user: str
+    domain: str
+
+
+# --- domains ---------------------------------------------------------------
+
+
+class TestErr(BaseModel):
+    code: str
+    detail: str
+
+
+class TestResult(BaseModel):
+    __test__ = False  # not a pytest class, whatever its name says
+    ok: bool = True
+    internal: bool = False
+    errors: list[TestErr] = []
+
+
+class CreateDomain(BaseModel):
+    name: DomainName
+    delivery: Delivery = Delivery.virtual
+    features: list[DomainFeature]
+    webmail_domain: str = ""
+    imap_domain: str = ""
+    smtp_domain: str = ""
+    mx_name: MXName = "internal"
+    context_id: int | None = None
+    context_name: str | None = None
+    transport: Transport | None = None
+    schema_name: str | None = None
+    public_alias: bool | None = None
+    public_alias_rules: list[str] | None = None
+    webmail: str | None = None
+    store_name: str | None = None
+
+
+class UpdateDomain(BaseModel):
+    delivery: Delivery | None = None
+    transport: OptionalTransport | None = None
+    features: list[str] | None = None
+    active: bool | None = None
+    webmail_domain: OptionalDomainName | None = None
+    imap_domain: OptionalDomainName | None = None
+    smtp_domain: OptionalDomainName | None = None
+    mx_name: OptionalMXName | None = None
+    context_name: str | None = None
+    schema_name: str | None = None
+    public_alias: bool | None = None
+    public_alias_rules: list[str] | None = None
+    webmail: str | None = None
+    store_name: str | None = None
+
+
+_EXTERNAL = {"ok": True, "internal": False, "errors": []}
+_INTERNAL = {"ok": True, "internal": True, "errors": []}
+
+
+class Domain(BaseModel):
+    name: str
+    state: str
+    valid: bool = True
+    active: bool = False
+    delivery: Delivery | str
+    features: list[DomainFeature]
+    webmail: str | None = None
+    webmail_domain: str | None = None
+    imap_domain: str | None = None
+    smtp_domain: str | None = None
+    mx_name: str
+    context_name: str | None = None
+    transport: str | None = None
+    public_alias: bool = False
+    public_alias_rules: list[str] = []
+    store_name: str | None = None
+    domain_exist: TestResult = TestResult.model_validate(_EXTERNAL)
+    mx: TestResult = TestResult.model_validate(_EXTERNAL)
+    cname_imap: TestResult = TestResult.model_validate(_EXTERNAL)
+    cname_smtp: TestResult = TestResult.model_validate(_EXTERNAL)
+    cname_webmail: TestResult = TestResult.model_validate(_EXTERNAL)
+    spf: TestResult = TestResult.model_validate(_EXTERNAL)
+    dkim: TestResult = TestResult.model_validate(_EXTERNAL)
+    webmail_ok: TestResult = TestResult.model_validate(_INTERNAL)
+    postfix: TestResult = TestResult.model_validate(_INTERNAL)
+    ox: TestResult = TestResult.model_validate(_INTERNAL)
+    cert: TestResult = TestResult.model_validate(_INTERNAL)
+
+
+class DomainSpec(BaseModel):
+    target: str
+    type: str
+    value: str
+
+
+# --- mailboxes -------------------------------------------------------------
+
+
+class CreateMailbox(BaseModel):
+    givenName: str | None = None
+    surName: str | None = None
+    displayName: str | None = None
+    additionalSenders: list[str] | None = None
+    rate_limit: str | None = None
+    store: str | None = None
+
+
+class UpdateMailbox(BaseModel):
+    domain: DomainName | None = None
+    user_name: UserName | None = None
+    givenName: str | None = None
+    surName: str | None = None
+    displayName: str | None = None
+    active: MailboxActive | None = None
+    additionalSenders: list[str] | None = None
+    rate_limit: str | None = None
+    store: str | None = None
+
+
+class Mailbox(BaseModel):
+    type: MailboxType
+    status: MailboxStatus
+    active: MailboxActive
+    email: str
+    givenName: str | None = None
+    surName: str | None = None
+    displayName: str | None = None
+    additionalSenders: list[str]
+    rate_limit: str | None = None
+
+
+class NewMailbox(BaseModel):
+    email: str
+    password: str
+
+
+class MailboxExtraOx(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    given_name: str
+    sur_name: str
+    display_name: str
+
+
+class MailboxExtraSchedule(BaseModel):
+    max: int = 12
+
+
+class MailboxExtra(BaseModel):
+    ox: MailboxExtraOx | None = None
+    schedule: MailboxExtraSchedule | None = None
+
+
+class UpdateMailboxExtraOx(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    given_name: str | None = None
+    sur_name: str | None = None
+    display_name: str | None = None
+
+
+class UpdateMailboxExtraSchedule(BaseModel):
+    max: int = 12
+
+
+class UpdateMailboxExtra(BaseModel):
+    ox: UpdateMailboxExtraOx | None = None
+    schedule: UpdateMailboxExtraSchedule | None = None
+
+
+class CreateMailbox2(BaseModel):
+    features: list[MailboxFeature]
+    extras: MailboxExtra | None = None
+    additionalSenders: list[str] | None = None
+    rate_limit: str | None = None
+    store: str | None = None
+    quota: QuotaValue | None = None
+
+
+class UpdateMailbox2(BaseModel):
+    domain: DomainName | None = None
+    user_name: UserName | None = None
+    features: list[str] | None = None
+    extras: UpdateMailboxExtra | None = None
+    imap_active: MailboxActive | None = None
+    smtp_active: MailboxActive | None = None
+    additionalSenders: list[str] | None = None
+    rate_limit: str | None = None
+    store: str | None = None
+    quota: OptionalQuotaValue | None = None
+
+
+class Mailbox2(BaseModel):
+    type: MailboxType
+    imap_active: MailboxActive
+    smtp_active: MailboxActive
+    email: str
+    features: list[MailboxFeature] | None = None
+    extras: MailboxExtra | None = None
+    dirty_quirks: dict[str, Any] | None = None
+    additionalSenders: list[str]
+    rate_limit: str | None = None
+    quota: QuotaValue | None = None
+
+
+class CreateMailboxCode(BaseModel):
+    expires_in: int | None = 3600
+    maxuse: int | None = 1
+
+
+class MailboxCode(BaseModel):
+    email: str
+    code: str
+    expires_at: int | None
+    expires_in: int | None
+    maxuse: int | None
+    nbuse: int
+
+
+class MailboxForcePassword(BaseModel):
+    password: str | None
+    save_password: bool = True
+    restore_password: bool = False
+
+
+class MailboxPassword(BaseModel):
+    password: str
+
+
+class Address(BaseModel):
+    domain_name: DomainName
+    user_name: UserName
+    is_alias: bool = False
+    is_mailbox: bool = False
+    is_forward: bool = False
+    is_ox: bool = False
+    ox_primary_email: str | None = None
+    ox_senders: list[str] | None = None
+
+
+# --- aliases ---------------------------------------------------------------
+
+
+class CreateAlias(BaseModel):
+    user_name: UserName
+    destination: AliasDest
+    allow_to_send: bool | None = None
+    description: str | None = None
+
+
+class UpdateAlias(BaseModel):
+    allow_to_send: bool | None = None
+    description: str | None = None
+
+
+class Alias(BaseModel):
+    username: str
+    domain: str
+    destination: str
+    allow_to_send: bool | None = None

@@ -1,0 +1,130 @@
+"""The rows the backend stores: plain mutable records, no behaviour.
+
+They mirror dimail's own stores (API database, Dovecot, Postfix, OX) so that
+the rules in `backend.py` can be read against CONTRACT.md §5.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+EXTERNAL_CHECKS = ("domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim")
+INTERNAL_CHECKS = ("webmail_ok", "postfix", "ox", "cert")
+CHECK_NAMES = EXTERNAL_CHECKS + INTERNAL_CHECKS
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request acts as, once authenticated."""
+
+    name: str
+    is_admin: bool
+    perms: frozenset[str] = frozenset()
+
+
+@dataclass
+class UserRecord:
+    name: str
+    password_hash: str | None  # None: created with the password "no", cannot log in
+    is_admin: bool
+    perms: list[str]
+    acls: list[str] = field(default_factory=list)
+    identities: list[str] = field(default_factory=list)
+    manager: str | None = None
+    uuid: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass
+class CheckResult:
+    ok: bool
+    internal: bool
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def unchecked_results() -> dict[str, CheckResult]:
+    never = [("no_test", "Did not check yet")]
+    return {name: CheckResult(False, name in INTERNAL_CHECKS, list(never)) for name in CHECK_NAMES}
+
+
+@dataclass
+class DomainRecord:
+    name: str
+    features: list[str]
+    delivery: str = "virtual"
+    webmail_domain: str = ""
+    imap_domain: str = ""
+    smtp_domain: str = ""
+    mx_name: str = "internal"
+    context_name: str | None = None
+    transport: str | None = None
+    schema_name: str | None = None
+    public_alias: bool = False
+    public_alias_rules: list[str] = field(default_factory=list)
+    webmail: str | None = None
+    store_name: str | None = None
+    state: str = "new"
+    active: bool = False
+    moving: bool = False
+    checks: dict[str, CheckResult] = field(default_factory=unchecked_results)
+
+
+@dataclass
+class OxUser:
+    username: str
+    email: str
+    given_name: str
+    sur_name: str
+    display_name: str
+    senders: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OxContext:
+    id: int
+    name: str
+    domains: list[str] = field(default_factory=list)
+    users: dict[str, OxUser] = field(default_factory=dict)  # by OX username
+
+    def user_by_email(self, email: str) -> OxUser | None:
+        return next((u for u in self.users.values() if u.email == email), None)
+
+
+@dataclass
+class MailboxRecord:
+    """A Dovecot row (the OX side, when there is one, lives in its context)."""
+
+    domain: str
+    local: str
+    password_hash: str
+    imap_active: str = "yes"
+    smtp_active: str = "yes"
+    saved_hash: str | None = None
+    schedule_max: int | None = None  # set when the `schedule` feature is on
+    additional_senders: list[str] = field(default_factory=list)
+    rate_limit: str | None = None
+    store: str | None = None
+    quota: str | None = None
+
+    @property
+    def email(self) -> str:
+        return f"{self.local}@{self.domain}"
+
+
+@dataclass
+class AliasRecord:
+    domain: str
+    local: str
+    destination: str
+    allow_to_send: bool = False
+    description: str | None = None
+
+
+@dataclass
+class CodeRecord:
+    code: str
+    domain: str
+    local: str
+    expires_at: int | None
+    maxuse: int | None
+    nbuse: int = 0

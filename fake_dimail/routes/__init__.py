@@ -1,0 +1,13 @@
+"""Thin routes, one module per resource family: parse, call the backend, format."""
+
+from . import aliases, allows, domains, mailboxes, mailboxes_v2, token, users
+
+ROUTERS = [
+    token.router,
+    users.router,
+    allows.router,
+    domains.router,
+    mailboxes.router,
+    mailboxes_v2.router,
+    aliases.router,
+]

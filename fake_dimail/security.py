@@ -1,0 +1,101 @@
+"""The two security schemes of dimail: HTTP Basic (`BasicUser`) and JWT Bearer (`TokenUser`).
+
+They subclass FastAPI's classes only so that the OpenAPI document declares
+them as the real one does; the refusals are dimail's recorded ones, which
+newer FastAPI releases no longer give (CONTRACT.md §2.2, §2.3).
+"""
+
+from __future__ import annotations
+
+import binascii
+import time
+import warnings
+from base64 import b64decode
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPBasic, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+
+from . import errors
+from .backend import Backend
+from .config import Settings
+from .errors import ApiError, ServerCrash
+from .records import Caller
+
+
+# People's dev secret is short; dimail accepts it, so must the fake, quietly.
+warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+
+
+def encode_token(settings: Settings, subject: str, now: float | None = None) -> str:
+    issued = int(time.time() if now is None else now)
+    return jwt.encode({"sub": subject, "exp": issued + settings.token_lifetime}, settings.jwt_secret, algorithm="HS256")
+
+
+def token_subject(settings: Settings, token: str) -> str:
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], options={"require": []}, leeway=0)
+    except jwt.PyJWTError:
+        raise errors.forbidden() from None
+    subject = claims.get("sub")
+    if "exp" not in claims or not isinstance(subject, str):
+        if settings.crash_on_odd_tokens:
+            raise ServerCrash("token without exp or sub")
+        raise errors.forbidden()
+    return subject
+
+
+class BasicUserScheme(HTTPBasic):
+    async def __call__(self, request: Request) -> tuple[str, str]:  # type: ignore[override]
+        challenge = {"WWW-Authenticate": "Basic"}
+        scheme, param = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if scheme.lower() != "basic":
+            raise ApiError(401, errors.NOT_AUTHENTICATED, challenge)
+        try:
+            name, sep, password = b64decode(param).decode("ascii").partition(":")
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise ApiError(401, errors.INVALID_CREDENTIALS, challenge) from None
+        if not sep:
+            raise ApiError(401, errors.INVALID_CREDENTIALS, challenge)
+        return name, password
+
+
+class TokenUserScheme(HTTPBearer):
+    async def __call__(self, request: Request) -> str:  # type: ignore[override]
+        settings: Settings = request.app.state.settings
+        status = 401 if settings.bearer_401 else 403
+        challenge = {"WWW-Authenticate": "Bearer"} if settings.bearer_401 else None
+        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if not (scheme and token):
+            raise ApiError(status, errors.NOT_AUTHENTICATED, challenge)
+        if scheme.lower() != "bearer":
+            raise ApiError(status, errors.INVALID_CREDENTIALS, challenge)
+        if scheme != "Bearer" and settings.crash_on_odd_tokens:
+            raise ServerCrash("scheme spelled otherwise than 'Bearer'")
+        return token
+
+
+basic_scheme = BasicUserScheme(scheme_name="BasicUser")
+token_scheme = TokenUserScheme(scheme_name="TokenUser")
+
+
+def get_backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def basic_user(request: Request, credentials: tuple[str, str] = Depends(basic_scheme)) -> Caller:
+    caller = get_backend(request).authenticate_basic(*credentials)
+    request.scope["dimail.user"] = caller.name
+    return caller
+
+
+async def token_user(request: Request, token: str = Depends(token_scheme)) -> Caller:
+    subject = token_subject(get_settings(request), token)
+    caller = get_backend(request).caller_for_token(subject)
+    request.scope["dimail.user"] = caller.name
+    return caller
