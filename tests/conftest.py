@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(*args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Run `fake-dimail serve` in a child process and wait until it answers."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fake_dimail", "serve", "--port", str(port), "--quiet", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/openapi.json", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError(process.stderr.read().decode() if process.stderr else "server died")
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("fake-dimail did not start within 20 s")
+
+
+@pytest.fixture(scope="session")
+def empty_server() -> Iterator[str]:
+    """A standalone fake, empty like a freshly recreated dimail container."""
+    process, url = start_server("--seed", "empty")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
