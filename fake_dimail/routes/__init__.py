@@ -8,6 +8,8 @@ ROUTERS = [
     allows.router,
     domains.router,
     mailboxes.router,
+    mailboxes.code_router,
+    mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
 ]

@@ -25,6 +25,9 @@ _DECLARED: dict[int, dict[str, Any]] = {
 }
 
 
-def declared(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The error statuses an operation declares in the v0.8.2 document."""
-    return {status: _DECLARED[status] for status in statuses}
+def declared(*statuses: int, bare: tuple[int, ...] = ()) -> dict[int | str, dict[str, Any]]:
+    """The error statuses an operation declares in the v0.8.2 document; `bare` ones without a body schema."""
+    return {
+        status: {"description": _DECLARED[status]["description"]} if status in bare else _DECLARED[status]
+        for status in statuses
+    }

@@ -8,7 +8,7 @@ from ._common import BackendDep, BasicCaller, declared
 router = APIRouter(tags=["admin allows"])
 
 
-@router.get("/allows/", operation_id="get_allow", response_model=list[models.Allowed], responses=declared(401, 404, 403))
+@router.get("/allows/", operation_id="get_allow", response_model=list[models.Allowed], responses=declared(401, 404, 403, bare=(404,)))
 async def get_allows(caller: BasicCaller, backend: BackendDep, username: str = "", domain: str = "") -> list[models.Allowed]:
     """The (user, domain) pairs, filtered by exact `username` and `domain` when given."""
     return backend.list_allows(caller, username, domain)

@@ -9,7 +9,7 @@ router = APIRouter(tags=["domains"])
 
 
 @router.get("/domains/", operation_id="get_domains", summary="Get all domains",
-            response_model=list[models.Domain], responses=declared(401, 404, 403))
+            response_model=list[models.Domain], responses=declared(401, 404, 403, bare=(404,)))
 async def get_domains(caller: BasicCaller, backend: BackendDep) -> list[models.Domain]:
     """Every domain for an admin; the domains you are allowed on otherwise."""
     return backend.list_domains(caller)
@@ -22,7 +22,7 @@ async def get_domains(caller: BasicCaller, backend: BackendDep) -> list[models.D
     status_code=201,
     response_model=models.Domain,
     responses={
-        **declared(401, 404, 403, 409),
+        **declared(401, 404, 403, 409, bare=(404,)),
         200: {"description": "Domain successfuly created", "model": models.Domain},
     },
 )

@@ -9,6 +9,8 @@ from ..models import PathDomainName, PathUserName
 from ._common import BackendDep, TokenCaller, declared
 
 router = APIRouter(tags=["mailboxes"])
+code_router = APIRouter(tags=["code"])
+address_router = APIRouter(tags=["address"])
 _MAILBOX = "/domains/{domain_name}/mailboxes/{user_name}"
 
 
@@ -77,7 +79,7 @@ async def check_password(
 
 
 @router.post(_MAILBOX + "/code", operation_id="post_mailbox_code", status_code=201,
-             response_model=models.MailboxCode, responses=declared(401, 404, 403, 409, 410))
+             response_model=models.MailboxCode, responses=declared(401, 404, 403, 409, 410, bare=(404,)))
 async def post_mailbox_code(
     user_name: str, domain_name: str, body: models.CreateMailboxCode, caller: TokenCaller, backend: BackendDep
 ) -> models.MailboxCode:
@@ -85,14 +87,14 @@ async def post_mailbox_code(
     return backend.create_code(caller, domain_name, user_name, body)
 
 
-@router.get("/code/{code_string}", operation_id="get_code", tags=["code"], response_model=models.MailboxCode,
+@code_router.get("/code/{code_string}", operation_id="get_code", response_model=models.MailboxCode,
             responses={**declared(404, 403, 410), 401: {"description": "Not authorized", "model": models.Detail}})
 async def get_code(code_string: str, caller: TokenCaller, backend: BackendDep) -> models.MailboxCode:
     """Use a login code once."""
     return backend.use_code(caller, code_string)
 
 
-@router.get("/domains/{domain_name}/address/{user_name}", operation_id="get_address", tags=["address"],
+@address_router.get("/domains/{domain_name}/address/{user_name}", operation_id="get_address",
             response_model=models.Address, responses=declared(401, 404, 403, 410))
 async def get_address(domain_name: str, user_name: str, caller: TokenCaller, backend: BackendDep) -> models.Address:
     """What uses `<user_name>@<domain_name>`: alias, mailbox, forward, OX user."""

@@ -14,7 +14,7 @@ router = APIRouter(tags=["token"])
     operation_id="get_token",
     summary="Get a token for a user",
     response_model=models.Token,
-    responses=declared(401, 404, 403),
+    responses=declared(401, 404, 403, bare=(404,)),
 )
 async def get_token(
     request: Request, caller: BasicCaller, backend: BackendDep, username: str | None = None

@@ -8,7 +8,7 @@ from ._common import BackendDep, BasicCaller, declared
 router = APIRouter(tags=["admin users"])
 
 
-@router.get("/users/", operation_id="get_users", response_model=list[models.User], responses=declared(401, 404, 403))
+@router.get("/users/", operation_id="get_users", response_model=list[models.User], responses=declared(401, 404, 403, bare=(404,)))
 async def get_users(caller: BasicCaller, backend: BackendDep) -> list[models.User]:
     """Every user for an admin; yourself and the users you manage otherwise."""
     return backend.list_users(caller)
@@ -19,7 +19,7 @@ async def get_users(caller: BasicCaller, backend: BackendDep) -> list[models.Use
     operation_id="post_user",
     status_code=201,
     response_model=models.User,
-    responses=declared(401, 404, 403, 409),
+    responses=declared(401, 404, 403, 409, bare=(404,)),
 )
 async def post_user(body: models.CreateUser, caller: BasicCaller, backend: BackendDep) -> models.User:
     """Create an API user; the password `no` makes a user that cannot log in."""
