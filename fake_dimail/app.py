@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -81,6 +82,24 @@ class RequestJournal:
         return name, urlunsplit((base.scheme, base.netloc, parts.path, parts.query, "")).encode("latin-1")
 
 
+class DimailCORS(CORSMiddleware):
+    """CORS as the Starlette of dimail's time answered simple requests.
+
+    `*` unless the request carries cookies (then the origin is echoed), and no
+    `Vary` header on requests without an Origin; newer Starlette always echoes.
+    """
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("Origin")
+        if message["type"] == "http.response.start" and origin is not None:
+            message.setdefault("headers", [])
+            headers = MutableHeaders(scope=message)
+            headers.update(self.simple_headers)
+            if "cookie" in request_headers:
+                self.allow_explicit_origin(headers, origin)
+        await send(message)
+
+
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
@@ -109,7 +128,7 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ServerCrash, _server_crash)
     app.add_middleware(
-        CORSMiddleware,
+        DimailCORS,
         allow_origins=["*"],
         allow_credentials=True,
         # Spelled out: newer Starlette's "*" also lists QUERY, which dimail does not.
