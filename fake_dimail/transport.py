@@ -26,7 +26,8 @@ class ASGISyncTransport(httpx.BaseTransport):
     _shared_lock = threading.Lock()
 
     def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
-        self._inner = httpx.ASGITransport(app=app, client=client)
+        # An unexpected error comes back as the 500 a server would send, not as an exception.
+        self._inner = httpx.ASGITransport(app=app, client=client, raise_app_exceptions=False)
 
     @classmethod
     def _loop(cls) -> asyncio.AbstractEventLoop:

@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import models
+from ..strict_json import DimailRoute
 from ._common import BackendDep, TokenCaller, declared
 
-router = APIRouter(tags=["aliases"])
+router = APIRouter(tags=["aliases"], route_class=DimailRoute)
 _ALIAS = "/domains/{domain_name}/aliases/{user_name}/{destination}"
 
 

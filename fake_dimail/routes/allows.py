@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import models
+from ..strict_json import DimailRoute
 from ._common import BackendDep, BasicCaller, declared
 
-router = APIRouter(tags=["admin allows"])
+router = APIRouter(tags=["admin allows"], route_class=DimailRoute)
 
 
 @router.get("/allows/", operation_id="get_allow", response_model=list[models.Allowed], responses=declared(401, 404, 403, bare=(404,)))

@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import models
+from ..strict_json import DimailRoute
 from ._common import BackendDep, BasicCaller, TokenCaller, declared
 
-router = APIRouter(tags=["domains"])
+router = APIRouter(tags=["domains"], route_class=DimailRoute)
 
 
 @router.get("/domains/", operation_id="get_domains", summary="Get all domains",

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import models
+from ..strict_json import DimailRoute
 from ..models import PathDomainName, PathUserName
 from ._common import BackendDep, TokenCaller, declared
 
-router = APIRouter(tags=["mailboxes"])
-code_router = APIRouter(tags=["code"])
-address_router = APIRouter(tags=["address"])
+router = APIRouter(tags=["mailboxes"], route_class=DimailRoute)
+code_router = APIRouter(tags=["code"], route_class=DimailRoute)
+address_router = APIRouter(tags=["address"], route_class=DimailRoute)
 _MAILBOX = "/domains/{domain_name}/mailboxes/{user_name}"
 
 

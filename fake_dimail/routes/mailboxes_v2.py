@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import models
+from ..strict_json import DimailRoute
 from ..models import PathDomainName, PathUserName
 from ._common import BackendDep, TokenCaller, declared
 
-router = APIRouter(tags=["mailboxes"])
+router = APIRouter(tags=["mailboxes"], route_class=DimailRoute)
 _MAILBOX = "/v2/domains/{domain_name}/mailboxes/{user_name}"
 
 

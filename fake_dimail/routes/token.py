@@ -3,10 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from .. import models
+from ..strict_json import DimailRoute
 from ..security import encode_token, get_settings
 from ._common import BackendDep, BasicCaller, declared
 
-router = APIRouter(tags=["token"])
+router = APIRouter(tags=["token"], route_class=DimailRoute)
 
 
 @router.get(

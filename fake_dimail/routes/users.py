@@ -3,9 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import models
+from ..strict_json import DimailRoute
 from ._common import BackendDep, BasicCaller, declared
 
-router = APIRouter(tags=["admin users"])
+router = APIRouter(tags=["admin users"], route_class=DimailRoute)
 
 
 @router.get("/users/", operation_id="get_users", response_model=list[models.User], responses=declared(401, 404, 403, bare=(404,)))

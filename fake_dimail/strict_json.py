@@ -1,0 +1,57 @@
+"""Refuse JSON that the real server could take in but never answer with.
+
+Python's parser accepts `NaN`, `Infinity`, numbers like `1e400` and lone
+UTF-16 surrogates (`"\\ud800"`); dimail would then crash while encoding its
+answer or store a value that breaks every later read. The fake refuses such
+bodies as malformed JSON (a 422 `json_invalid`, before authentication like
+any syntax error) instead of answering a 500 nobody documented.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+
+NOT_FINITE = "Out of range float values are not JSON compliant"
+SURROGATE = "Lone surrogate in string"
+
+
+def _problem(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return NOT_FINITE
+    if isinstance(value, str):
+        return SURROGATE if any("\ud800" <= c <= "\udfff" for c in value) else None
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    return next((p for p in map(_problem, items) if p), None)
+
+
+class StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            document = (await self.body()).decode("utf-8", errors="surrogatepass")
+            value = json.loads(document)
+            problem = _problem(value)
+            if problem:
+                raise json.JSONDecodeError(problem, document, 0)
+            self._json = value
+        return self._json
+
+
+class DimailRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict
