@@ -42,7 +42,8 @@ import pytest
 
 from fake_dimail import FakeDimail, Settings, create_app
 
-REFERENCE = Path(os.environ.get("DIMAIL_REFERENCE", "/work/shared/dimail"))
+# ../shared/dimail beside the checkout, as on every developer machine and in CI.
+REFERENCE = Path(os.environ.get("DIMAIL_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "dimail"))
 TRANSCRIPTS = REFERENCE / "transcripts"
 OPENAPI = REFERENCE / "openapi-v0.8.2.json"
 if not (TRANSCRIPTS.is_dir() and OPENAPI.is_file()):
