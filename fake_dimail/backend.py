@@ -378,8 +378,7 @@ class Backend:
             features = apply_list_change(domain.features, changes.pop("features"))
             unknown = [f for f in features if f not in models.DomainFeature.__members__]
             if unknown:
-                # guess: the real text is unknown; the value would break every later answer.
-                raise errors.unprocessable(f"Unknown feature '{unknown[0]}'")
+                raise errors.unprocessable(errors.unknown_feature(unknown[0]))
         has_mailboxes = any(key[0] == name for key in self.mailboxes)
         for feature in ("mailbox", "webmail"):
             if feature in domain.features and feature not in features and has_mailboxes:
@@ -485,14 +484,7 @@ class Backend:
         """A duplicate crashes the real server: People relies on that bare 500 (§6 #3)."""
         if (domain.name, local) in self.mailboxes:
             raise ServerCrash("dovecot mailbox already exists")
-        context = self._ox_context_of(domain)
-        if context is None:
-            return
-        if local in context.users:
-            raise ServerCrash("OX username already used in the context")
-        wanted = display_name.casefold()
-        if any(u.display_name.casefold() == wanted for u in context.users.values()):
-            raise ServerCrash("OX display name already used in the context")
+        self._refuse_duplicate_ox(domain, local, display_name)
 
     def _add_mailbox(
         self, domain: DomainRecord, local: str, names: tuple[str, str, str] | None, **dovecot: Any
@@ -727,7 +719,7 @@ class Backend:
         features = current if body.features is None else apply_list_change(current, body.features)
         unknown = [f for f in features if f not in models.MailboxFeature.__members__]
         if unknown:
-            raise errors.unprocessable(f"Unknown feature '{unknown[0]}'")  # guess
+            raise errors.unprocessable(errors.unknown_feature(unknown[0]))
         extras = body.extras
         new_ox = None
         if "ox" in features and ox is None:
@@ -775,12 +767,15 @@ class Backend:
         return domain, row, self._ox_user(domain, local)
 
     def _refuse_duplicate_ox(self, domain: DomainRecord, local: str, display_name: str) -> None:
+        """OX usernames are unique per context; People found display names are too, case aside."""
         context = self._ox_context_of(domain)
-        if context is not None and (
-            local in context.users
-            or any(u.display_name.casefold() == display_name.casefold() for u in context.users.values())
-        ):
-            raise ServerCrash("OX user already exists in the context")
+        if context is None:
+            return
+        if local in context.users:
+            raise ServerCrash("OX username already used in the context")
+        wanted = display_name.casefold()
+        if any(u.display_name.casefold() == wanted for u in context.users.values()):
+            raise ServerCrash("OX display name already used in the context")
 
     def _dovecot_row(self, caller: Caller, domain_name: str, local: str) -> MailboxRecord:
         self._mailbox_scope(caller, domain_name)

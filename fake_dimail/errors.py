@@ -59,6 +59,10 @@ NO_SAVED_PASSWORD = "No saved password"  # guess
 CODE_NOT_FOUND = "Code not found"  # guess
 
 
+def unknown_feature(feature: str) -> str:
+    return f"Unknown feature '{feature}'"  # guess: an unknown value would break every later answer
+
+
 def feature_not_available(feature: str) -> str:
     return f"Feature '{feature}' not available on the domain"
 
