@@ -26,7 +26,6 @@ from .errors import ApiError, ServerCrash
 from .records import (
     AliasRecord,
     Caller,
-    CheckResult,
     CodeRecord,
     DomainRecord,
     MailboxRecord,
@@ -443,12 +442,6 @@ class Backend:
             store_name=domain.store_name,
             **checks,
         )
-
-    def store_check_results(self, domain: DomainRecord, results: dict[str, CheckResult]) -> None:
-        domain.checks = results
-        domain.state = "ok" if all(r.ok for r in results.values()) else "broken"
-        if domain.state == "ok":
-            domain.active = True
 
     # --- OX contexts ---------------------------------------------------------
 
