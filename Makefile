@@ -1,5 +1,5 @@
 # Two commands do everything on a fresh machine with only Python:
-#   make run   - serve the fake on http://127.0.0.1:8001, seeded like People's dev setup
+#   make run   - serve the fake on http://127.0.0.1:8001, seeded like People's dev setup, new domains publish their DNS
 #   make test  - install with the test extras and run every test
 PYTHON ?= python3
 VENV ?= .venv
@@ -25,7 +25,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(BIN)/fake-dimail serve --host $(HOST) --port $(PORT) --seed people-dev
+	$(BIN)/fake-dimail serve --host $(HOST) --port $(PORT) --seed people-dev --dns auto
 
 test: install-test
 	$(BIN)/python -m pytest -q

@@ -29,6 +29,12 @@ DESCRIPTION = (
 )
 
 
+FAKE_TAG = (
+    "The fake's own control plane, not part of dimail: the simulated DNS zones and "
+    "dimail's side of each domain (certificate, Postfix, OX, webmail), to steer the checks."
+)
+
+
 @dataclass(frozen=True)
 class Exchange:
     method: str
@@ -119,8 +125,9 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
         version="v0.8.2",
         # The real server parses a body sent without Content-Type as JSON.
         strict_content_type=False,
+        openapi_tags=[{"name": "fake", "description": FAKE_TAG}],
     )
-    app.state.backend = backend or Backend()
+    app.state.backend = backend or Backend(dns_auto=settings.dns_auto, certs_on_check=settings.certs_on_check)
     app.state.settings = settings
     app.state.journal = deque(maxlen=journal_size)
     for router in ROUTERS:

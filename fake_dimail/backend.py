@@ -21,18 +21,22 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from . import errors, models
+from . import checks, errors, models
 from .errors import ApiError, ServerCrash
 from .records import (
+    INTERNAL_CHECKS,
     AliasRecord,
     Caller,
+    CheckResult,
     CodeRecord,
     DomainRecord,
     MailboxRecord,
     OxContext,
     OxUser,
+    Platform,
     UserRecord,
 )
+from .zones import Record, SimulatedDNS
 
 BOOTSTRAP_USER = "FAKE"
 NEW_DOMAIN, CREATE_USERS, MANAGE_USERS = "new_domain", "create_users", "manage_users"
@@ -86,10 +90,23 @@ def apply_list_change(current: list[str], change: list[str]) -> list[str]:
     return list(dict.fromkeys(change))
 
 
+# What `/_fake/dns/{d}/publish` can put in a zone.
+PRESETS: dict[str, Callable[[], list[Record]]] = {
+    "wrong": checks.wrong_records,
+    "exists": checks.existing_records,
+}
+
+
 class Backend:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.time, dns_auto: bool = False, certs_on_check: bool = False
+    ) -> None:
         self._lock = threading.RLock()
         self.clock = clock
+        # Configuration, kept across reset(): publish every new domain's /spec in the simulated
+        # DNS at creation; let new domains get their certificate during /check, not only /fix.
+        self.dns_auto = dns_auto
+        self.certs_on_check = certs_on_check
         self.reset()
 
     @_atomic
@@ -102,6 +119,7 @@ class Backend:
         self.mailboxes: dict[tuple[str, str], MailboxRecord] = {}  # (domain, local part)
         self.aliases: dict[tuple[str, str, str], AliasRecord] = {}  # (domain, local, destination)
         self.codes: dict[str, CodeRecord] = {}
+        self.dns = SimulatedDNS()
 
     # --- authentication (CONTRACT.md §2) ----------------------------------
 
@@ -314,7 +332,7 @@ class Backend:
         return [self._domain_view(d) for d in self.domains.values() if self._is_allowed(caller, d.name)]
 
     @_atomic
-    def create_domain(self, caller: Caller, body: models.CreateDomain) -> models.Domain:
+    def create_domain(self, caller: Caller, body: models.CreateDomain, check: bool = True) -> models.Domain:
         if not self._has(caller, NEW_DOMAIN):
             raise errors.forbidden()
         features = list(dict.fromkeys(f.value for f in body.features))
@@ -352,8 +370,18 @@ class Backend:
         self.domains[domain.name] = domain
         if not caller.is_admin:
             self.allows[(caller.name, domain.name)] = None
+        domain.platform.certs_on_check = self.certs_on_check
+        if self.dns_auto:
+            self.dns.set_zone(domain.name, checks.spec(domain, self._dkim(domain)))
         # The 201 echoes the OX context name; no later answer does (CONTRACT.md §6 #8).
-        return self._domain_view(domain, echo_context=True)
+        created = self._domain_view(domain, echo_context=True)
+        if check:
+            # dimail checks once the answer is built (it shows `new`); a crashing check leaves `new`.
+            try:
+                self._check(domain)
+            except ServerCrash:
+                pass
+        return created
 
     @_atomic
     def get_domain(self, caller: Caller, name: str) -> models.Domain:
@@ -415,6 +443,113 @@ class Backend:
             del self.allows[key]
         # The OX context stays, still mapping the name (guess: dimail does not clean OX up).
         del self.domains[name]
+
+    # --- domain checks (CHECKS.md) -------------------------------------------
+
+    def _dkim(self, domain: DomainRecord) -> str:
+        if domain.dkim_public is None:
+            domain.dkim_public = checks.new_dkim_value()
+        return domain.dkim_public
+
+    def _evaluate(self, domain: DomainRecord) -> dict[str, CheckResult]:
+        mapped = self._context_mapping(domain.name) is not None
+        return checks.evaluate(domain, self.dns.resolver(), mapped, lambda: self._dkim(domain))
+
+    def _may_issue_certificate(self, domain: DomainRecord) -> bool:
+        return "cert" not in domain.platform.unfixable and checks.cnames_pass(domain, self.dns.resolver())
+
+    def _check(self, domain: DomainRecord) -> None:
+        results = self._evaluate(domain)  # a crash (500) happens here, before anything changes
+        if domain.platform.certs_on_check and not results["cert"].ok and self._may_issue_certificate(domain):
+            domain.platform.certificate = checks.certificate_hosts(domain)
+            results = self._evaluate(domain)
+        domain.checks = results
+        domain.state = "ok" if all(r.ok for r in results.values()) else "broken"
+        domain.active = domain.active or domain.state == "ok"  # never reset by a later failure
+        domain.checked_at = self.clock()
+
+    def _require_checker(self, caller: Caller, name: str) -> DomainRecord:
+        domain = self._domain(name)
+        self._require_allowed(caller, name)
+        return domain
+
+    @_atomic
+    def check_domain(self, caller: Caller, name: str) -> models.Domain:
+        domain = self._require_checker(caller, name)
+        self._check(domain)
+        return self._domain_view(domain)
+
+    @_atomic
+    def fix_domain(self, caller: Caller, name: str) -> models.Domain:
+        """Repair dimail's side only (never the DNS), then check again (CHECKS.md §7)."""
+        domain = self._require_checker(caller, name)
+        self._evaluate(domain)  # a crashing check crashes /fix before any repair
+        platform = domain.platform
+        platform.broken &= platform.unfixable
+        if self._may_issue_certificate(domain):
+            platform.certificate = checks.certificate_hosts(domain)
+        self._check(domain)
+        return self._domain_view(domain)
+
+    @_atomic
+    def domain_spec(self, name: str) -> list[models.DomainSpec]:
+        domain = self._domain(name)
+        return [models.DomainSpec(target=r.target, type=r.type, value=r.value)
+                for r in checks.spec(domain, self._dkim(domain))]
+
+    # --- steering the simulated world (the /_fake/ control plane) -------------
+
+    @_atomic
+    def dns_zone(self, name: str) -> list[Record]:
+        return self.dns.zone(name)
+
+    @_atomic
+    def set_dns_zone(self, name: str, records: Iterable[Record]) -> list[Record]:
+        return self.dns.set_zone(name, records)
+
+    @_atomic
+    def clear_dns_zone(self, name: str) -> None:
+        self.dns.clear(name)
+
+    @_atomic
+    def publish(self, name: str, preset: str = "spec") -> list[Record]:
+        """Fill a zone: what dimail asks for (`spec`), another provider's records (`wrong`), or NS only (`exists`)."""
+        if preset == "spec":
+            domain = self._domain(name)
+            return self.dns.set_zone(name, checks.spec(domain, self._dkim(domain)))
+        return self.dns.set_zone(name, PRESETS[preset]())
+
+    @_atomic
+    def platform(self, name: str) -> Platform:
+        return self._domain(name).platform
+
+    @_atomic
+    def set_platform(
+        self,
+        name: str,
+        broken: Iterable[str] | None = None,
+        unfixable: Iterable[str] | None = None,
+        certificate: bool | None = None,
+        certs_on_check: bool | None = None,
+    ) -> Platform:
+        """Change dimail's side of a domain; what is not given stays as it is."""
+        domain = self._domain(name)
+        platform = domain.platform
+        broken = None if broken is None else set(broken)
+        unfixable = None if unfixable is None else set(unfixable)
+        if broken is not None and not broken <= set(INTERNAL_CHECKS) - {"cert"}:
+            raise errors.unprocessable(errors.BREAKABLE_CHECKS)
+        if unfixable is not None and not unfixable <= set(INTERNAL_CHECKS):
+            raise errors.unprocessable(errors.FIXABLE_CHECKS)
+        if broken is not None:
+            platform.broken = broken
+        if unfixable is not None:
+            platform.unfixable = unfixable
+        if certificate is not None:
+            platform.certificate = checks.certificate_hosts(domain) if certificate else None
+        if certs_on_check is not None:
+            platform.certs_on_check = certs_on_check
+        return platform
 
     def _domain_view(self, domain: DomainRecord, echo_context: bool = False) -> models.Domain:
         checks = {

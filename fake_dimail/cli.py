@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="answer 500 to tokens without exp/sub and to 'bearer'/'BEARER', as dimail does")
     serve.add_argument("--redirect-base", metavar="URL",
                        help="send slash redirects to this scheme://host (emulates a TLS-terminating proxy)")
+    serve.add_argument("--dns", choices=("empty", "auto"), default="empty",
+                       help="simulated DNS of a new domain: empty (like a real new domain: every check fails "
+                       "until records are published) or auto (its /spec records are published at creation, "
+                       "so it becomes valid after a check and a fix) (default: %(default)s)")
+    serve.add_argument("--certs-on-check", action="store_true",
+                       help="issue a domain's certificate during /check as soon as its CNAMEs are right "
+                       "(default: only /fix issues it, as People expects)")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
 
@@ -48,10 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         bearer_401=args.bearer_401,
         crash_on_odd_tokens=args.crash_on_odd_tokens,
         redirect_base=args.redirect_base,
+        dns_auto=args.dns == "auto",
+        certs_on_check=args.certs_on_check,
     )
     fake = FakeDimail(settings=settings, seed=args.seed)
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
-    print(f"fake-dimail {__version__} on http://{args.host}:{args.port}/ — users: {users} — docs: /docs",
+    print(f"fake-dimail {__version__} on http://{args.host}:{args.port}/ — users: {users} — DNS: {args.dns} "
+          "— docs: /docs",
           file=sys.stderr, flush=True)
     uvicorn.run(fake.app, host=args.host, port=args.port, access_log=False, log_level="warning")
     return 0

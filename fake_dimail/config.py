@@ -22,3 +22,9 @@ class Settings:
     # Emulate a TLS-terminating proxy: slash redirects point at this scheme/host
     # instead of the request's own (quirk #2), e.g. "http://dimail.example".
     redirect_base: str | None = None
+    # Publish every new domain's /spec records in the simulated DNS at creation, as
+    # if its owner set up the zone at once (`--dns auto`); default: an empty zone.
+    dns_auto: bool = False
+    # Issue a domain's certificate during /check as soon as its CNAMEs are right;
+    # default: only /fix issues it, so a first check fails on `cert` alone (CHECKS.md §4).
+    certs_on_check: bool = False

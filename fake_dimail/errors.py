@@ -48,6 +48,45 @@ def mapped_to_context(context_name: str) -> str:
     return f"The domain is currently mapped to OX context {context_name}"
 
 
+# --- domain checks (CHECKS.md §3, §4) ---------------------------------------
+# French, as dimail writes them; People shows the external ones to its users.
+NOT_CHECKED = ("no_test", "Did not check yet")
+NO_MX = "Il n'y a pas d'enregistrement MX ou CNAME sur le domaine"
+NO_MX_NXDOMAIN = "Il n'y a pas d'enregistrement MX sur le domaine"
+NO_SPF = "Il faut un SPF record, et il doit contenir include:{include}"
+WRONG_SPF = "Le SPF record ne contient pas include:{include}"
+NO_DKIM = "Il faut un DKIM record, avec la bonne clef"
+WRONG_DKIM = "Le DKIM record ne contient pas la bonne clef"
+# Internal checks: only `no_cert` is attested (People's fixtures); every detail is a guess.
+INTERNAL_FAILURES = {
+    "webmail_ok": ("no_webmail", "Le webmail n'est pas configuré pour ce domaine"),  # guess
+    "postfix": ("no_postfix", "Le domaine n'est pas déclaré dans postfix"),  # guess
+    "ox": ("no_ox", "Le domaine n'est pas déclaré dans open-xchange"),  # guess
+    "cert": ("no_cert", "Il n'y a pas de certificat valide pour ce domaine"),  # detail: guess
+}
+
+
+# The fake's own control plane (/_fake/), not dimail's.
+BREAKABLE_CHECKS = "Only webmail_ok, postfix and ox can be broken (the certificate: set certificate to false)"
+FIXABLE_CHECKS = "Only internal checks can be unfixable: webmail_ok, postfix, ox, cert"
+
+
+def must_exist(domain: str) -> str:
+    return f"Le domaine {domain} n'existe pas"
+
+
+def wrong_mx(wanted: str, found: str) -> str:
+    return f"Je veux que le MX du domaine soit {wanted}, or je trouve {found}"
+
+
+def no_cname(host: str, target: str) -> str:
+    return f"Il faut un CNAME '{host}' qui renvoie vers '{target}'"
+
+
+def wrong_cname(host: str, found: str, target: str) -> str:
+    return f"Le CNAME pour '{host}' n'est pas bon, il renvoie vers '{found}' et je veux '{target}'"
+
+
 # --- mailboxes ------------------------------------------------------------
 MAILBOX_NOT_FOUND = "Mailbox not found"
 TARGET_DOMAIN_NOT_FOUND = "Target domain not found"

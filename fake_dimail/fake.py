@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -11,7 +11,9 @@ from . import models
 from .app import Exchange, create_app, journal_of
 from .backend import BOOTSTRAP_USER, Backend
 from .config import Settings
-from .records import Caller
+from .records import Caller, Platform
+from .routes.control import platform_view, zone_view
+from .zones import Record
 from .security import encode_token
 from .transport import ASGISyncTransport
 from .seeds import SEEDS, UserSeed
@@ -31,7 +33,7 @@ class FakeDimail:
 
     def __init__(self, settings: Settings | None = None, seed: str | Iterable[UserSeed] | None = None) -> None:
         self.settings = settings or Settings()
-        self.backend = Backend()
+        self.backend = Backend(dns_auto=self.settings.dns_auto, certs_on_check=self.settings.certs_on_check)
         self.app = create_app(self.backend, self.settings)
         self._seed = SEEDS[seed] if isinstance(seed, str) else tuple(seed or ())
         self.seed(self._seed)
@@ -73,3 +75,46 @@ class FakeDimail:
     def requests(self) -> list[Exchange]:
         """What the app has been asked so far, oldest first."""
         return list(journal_of(self.app))
+
+    # --- steering: the same as /_fake/, without HTTP ------------------------------
+
+    def dns(self, name: str) -> list[dict[str, str]]:
+        """The records of a simulated zone, as `GET /_fake/dns/{name}` gives them."""
+        return _dump(zone_view(self.backend.dns_zone(name)))
+
+    def set_dns(self, name: str, records: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
+        """Replace a zone; `records` in the /spec shape (`target`, `type`, `value`), validated like the PUT."""
+        valid = [models.DnsRecord.model_validate(dict(r)) for r in records]
+        published = self.backend.set_dns_zone(name, [Record(r.target, r.type.value, r.value) for r in valid])
+        return _dump(zone_view(published))
+
+    def clear_dns(self, name: str) -> None:
+        self.backend.clear_dns_zone(name)
+
+    def publish(self, name: str, records: str = "spec") -> list[dict[str, str]]:
+        """Fill a zone: `spec` (what dimail asks for), `wrong` (another provider's) or `exists` (NS only)."""
+        return _dump(zone_view(self.backend.publish(name, models.DnsPreset(records).value)))
+
+    def check(self, domain: str) -> dict[str, Any]:
+        """Run the domain's check as an admin's `GET /domains/{d}/check` would, and return the body."""
+        return self.backend.check_domain(_ROOT, domain).model_dump(mode="json")
+
+    def platform(self, domain: str) -> dict[str, Any]:
+        """dimail's side of a domain: broken items, unfixable checks, certificate."""
+        return platform_view(self.backend.platform(domain)).model_dump(mode="json")
+
+    def set_platform(
+        self,
+        domain: str,
+        *,
+        broken: Iterable[str] | None = None,
+        unfixable: Iterable[str] | None = None,
+        certificate: bool | None = None,
+        certs_on_check: bool | None = None,
+    ) -> dict[str, Any]:
+        platform: Platform = self.backend.set_platform(domain, broken, unfixable, certificate, certs_on_check)
+        return platform_view(platform).model_dump(mode="json")
+
+
+def _dump(records: list[models.DnsRecord]) -> list[dict[str, str]]:
+    return [r.model_dump(mode="json") for r in records]

@@ -401,3 +401,63 @@ class Alias(BaseModel):
     domain: str
     destination: str
     allow_to_send: bool | None = None
+
+
+# --- the fake's own control plane (/_fake/): not part of dimail ----------------
+
+_HOST = r"[A-Za-z0-9_*-]+(\.[A-Za-z0-9_-]+)*\.?"
+DNS_NAME_PATTERN = rf"^{_HOST}$"
+DnsName = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_NAME_PATTERN)]
+
+
+class DnsRecordType(str, enum.Enum):
+    mx = "mx"
+    cname = "cname"
+    txt = "txt"
+    ns = "ns"
+
+
+class DnsRecord(BaseModel):
+    """One record of a simulated zone, in the shape /spec returns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: Annotated[str, Field(max_length=253, pattern=rf"^({_HOST})?$")] = Field(
+        description='relative to the zone ("" = its apex, "imap", "dimail._domainkey"), or absolute with a final dot'
+    )
+    type: DnsRecordType
+    value: Annotated[str, Field(min_length=1, max_length=4096)] = Field(
+        description='mx: "[preference ]host"; cname/ns: a host; txt: the text'
+    )
+
+
+class DnsPreset(str, enum.Enum):
+    spec = "spec"
+    wrong = "wrong"
+    exists = "exists"
+
+
+class InternalCheck(str, enum.Enum):
+    webmail_ok = "webmail_ok"
+    postfix = "postfix"
+    ox = "ox"
+    cert = "cert"
+
+
+class PlatformState(BaseModel):
+    """dimail's side of a domain, as its internal checks see it."""
+
+    broken: list[InternalCheck] = Field(description="internal items a test has broken (not cert)")
+    unfixable: list[InternalCheck] = Field(description="internal checks /fix cannot repair")
+    certificate: bool = Field(description="a certificate covers the domain's current host names")
+    certificate_hosts: list[str] = Field(description="the names the certificate covers, if any")
+    certs_on_check: bool = Field(description="/check issues the certificate too (not only /fix)")
+
+
+class PlatformChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    broken: list[InternalCheck] | None = None
+    unfixable: list[InternalCheck] | None = None
+    certificate: bool | None = None
+    certs_on_check: bool | None = None

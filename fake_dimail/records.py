@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from .errors import NOT_CHECKED
+
 EXTERNAL_CHECKS = ("domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim")
 INTERNAL_CHECKS = ("webmail_ok", "postfix", "ox", "cert")
 CHECK_NAMES = EXTERNAL_CHECKS + INTERNAL_CHECKS
@@ -43,8 +45,20 @@ class CheckResult:
 
 
 def unchecked_results() -> dict[str, CheckResult]:
-    never = [("no_test", "Did not check yet")]
-    return {name: CheckResult(False, name in INTERNAL_CHECKS, list(never)) for name in CHECK_NAMES}
+    return {name: CheckResult(False, name in INTERNAL_CHECKS, [NOT_CHECKED]) for name in CHECK_NAMES}
+
+
+@dataclass
+class Platform:
+    """dimail's own side of a domain, as the internal checks see it (CHECKS.md §4).
+
+    Steered by tests through `/_fake/`: nothing in the real API shows or sets it.
+    """
+
+    broken: set[str] = field(default_factory=set)  # of webmail_ok, postfix, ox
+    unfixable: set[str] = field(default_factory=set)  # internal checks /fix leaves as they are
+    certificate: frozenset[str] | None = None  # the host names it covers; None: no certificate yet
+    certs_on_check: bool = False  # issue the certificate during /check too, not only /fix
 
 
 @dataclass
@@ -67,6 +81,11 @@ class DomainRecord:
     active: bool = False
     moving: bool = False
     checks: dict[str, CheckResult] = field(default_factory=unchecked_results)
+    checked_at: float | None = None  # stored, never shown, as dimail does
+    # Made the first time something needs it (a 2048-bit key costs ~80 ms), then kept for
+    # the domain's life: nobody can tell it from a key made at creation.
+    dkim_public: str | None = None
+    platform: Platform = field(default_factory=Platform)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
-from . import aliases, allows, domains, mailboxes, mailboxes_v2, token, users
+from . import aliases, allows, control, domains, mailboxes, mailboxes_v2, token, users
 
 ROUTERS = [
     token.router,
@@ -12,4 +12,5 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    control.router,
 ]

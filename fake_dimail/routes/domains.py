@@ -30,10 +30,8 @@ async def get_domains(caller: BasicCaller, backend: BackendDep) -> list[models.D
 async def post_domain(
     body: models.CreateDomain, caller: BasicCaller, backend: BackendDep, no_check: str = "false"
 ) -> models.Domain:
-    """Create a domain in state `new`."""
-    # `no_check` is accepted as declared; the creation-time DNS check that it
-    # controls arrives with the check engine (issue #3).
-    return backend.create_domain(caller, body)
+    """Create a domain: the answer shows `new`; then it is checked unless `no_check` is not exactly "false"."""
+    return backend.create_domain(caller, body, check=no_check == "false")
 
 
 @router.get("/domains/{domain_name}", operation_id="get_domain", summary="Get a domain",
@@ -56,3 +54,24 @@ async def patch_domain(
 async def delete_domain(domain_name: str, caller: BasicCaller, backend: BackendDep) -> None:
     """Delete an empty domain (no mailbox, OX user or alias left)."""
     backend.delete_domain(caller, domain_name)
+
+
+@router.get("/domains/{domain_name}/check", operation_id="check_domain", summary="Check Domain",
+            response_model=models.Domain, responses=declared(401, 404, 403))
+async def check_domain(domain_name: str, caller: BasicCaller, backend: BackendDep) -> models.Domain:
+    """Check the domain against the simulated DNS and dimail's side; store and return the result."""
+    return backend.check_domain(caller, domain_name)
+
+
+@router.get("/domains/{domain_name}/fix", operation_id="fix_domain", summary="Fix Domain",
+            response_model=models.Domain, responses=declared(401, 404, 403))
+async def fix_domain(domain_name: str, caller: BasicCaller, backend: BackendDep) -> models.Domain:
+    """Repair what is on dimail's side (e.g. issue the certificate once the DNS is right), then check."""
+    return backend.fix_domain(caller, domain_name)
+
+
+@router.get("/domains/{domain_name}/spec", operation_id="get_domain_specs", summary="Spec Domain",
+            response_model=list[models.DomainSpec], responses=declared(401, 404))
+async def get_domain_specs(domain_name: str, backend: BackendDep) -> list[models.DomainSpec]:
+    """The DNS records to publish for the domain (no authentication)."""
+    return backend.domain_spec(domain_name)

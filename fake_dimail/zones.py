@@ -1,0 +1,125 @@
+"""The simulated DNS that the domain checks read instead of the Internet.
+
+Records are written per zone in the very shape `GET /domains/{d}/spec`
+returns (`target` relative to the zone, `""` for its apex, or an absolute
+name ending with a dot), so publishing what dimail asks for is one call.
+
+Lookups see every zone at once: a record published in one zone for an
+absolute name elsewhere (a custom IMAP host, say) answers for that name, as
+the customer's other zone would. A zone with no record does not exist; a zone
+with at least one is taken to have its own name servers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+RecordType = Literal["mx", "cname", "txt", "ns"]
+RECORD_TYPES: tuple[str, ...] = ("mx", "cname", "txt", "ns")
+# The longest CNAME chain followed before giving up, like a resolver would.
+MAX_CNAME_CHAIN = 8
+
+
+@dataclass(frozen=True)
+class Record:
+    target: str
+    type: str
+    value: str
+
+
+def normalise(name: str) -> str:
+    """DNS names compare without case and without the final dot."""
+    return name.rstrip(".").lower()
+
+
+def absolute(name: str) -> str:
+    """The name as dimail writes it in its messages: with the final dot."""
+    return name if name.endswith(".") else name + "."
+
+
+def owner(zone: str, target: str) -> str:
+    if target.endswith("."):
+        return normalise(target)
+    return normalise(f"{target}.{zone}" if target else zone)
+
+
+def mx_host(value: str) -> tuple[int, str]:
+    """`"10 mx.example.net."` or `"mx.example.net."` (the form /spec gives, preference 0)."""
+    preference, _, host = value.strip().partition(" ")
+    if host and preference.isdigit():
+        return int(preference), absolute(host.strip())
+    return 0, absolute(value.strip())
+
+
+class Resolver:
+    """A read-only view of every zone at one moment: what one check looks at."""
+
+    def __init__(self, zones: dict[str, list[Record]]) -> None:
+        self._by_name: dict[str, list[Record]] = {}
+        self._names: set[str] = set()
+        for zone, records in zones.items():
+            if not records:
+                continue
+            self._add_name(normalise(zone))
+            for record in records:
+                name = owner(zone, record.target)
+                self._by_name.setdefault(name, []).append(record)
+                self._add_name(name)
+
+    def _add_name(self, name: str) -> None:
+        # A name with records makes its parents within reach exist too (empty non-terminals).
+        labels = name.split(".")
+        for i in range(len(labels) - 1):
+            self._names.add(".".join(labels[i:]))
+
+    def exists(self, name: str) -> bool:
+        return normalise(name) in self._names
+
+    def values(self, name: str, rtype: str) -> list[str]:
+        return [r.value for r in self._by_name.get(normalise(name), []) if r.type == rtype]
+
+    def cname(self, name: str) -> str | None:
+        found = self.values(name, "cname")
+        return absolute(found[0].strip()) if found else None
+
+    def mx(self, name: str) -> list[str] | None:
+        """MX hosts by preference (ties: publication order), following CNAMEs; None: the name does not exist."""
+        for _ in range(MAX_CNAME_CHAIN):
+            if not self.exists(name):
+                return None
+            hosts = self.values(name, "mx")
+            if hosts:
+                return [host for _, host in sorted((mx_host(v) for v in hosts), key=lambda pair: pair[0])]
+            target = self.cname(name)
+            if target is None:
+                return []
+            name = target
+        return []
+
+
+class SimulatedDNS:
+    """Every zone the fake knows, by zone name. Not dimail's: deleting a domain leaves its zone."""
+
+    def __init__(self) -> None:
+        self._zones: dict[str, list[Record]] = {}
+
+    def reset(self) -> None:
+        self._zones.clear()
+
+    def zone(self, name: str) -> list[Record]:
+        return list(self._zones.get(normalise(name), []))
+
+    def set_zone(self, name: str, records: Iterable[Record]) -> list[Record]:
+        self._zones[normalise(name)] = list(records)
+        return self.zone(name)
+
+    def clear(self, name: str) -> None:
+        self._zones.pop(normalise(name), None)
+
+    def zones(self) -> dict[str, list[Record]]:
+        return {name: list(records) for name, records in self._zones.items() if records}
+
+    def resolver(self) -> Resolver:
+        return Resolver(self._zones)
