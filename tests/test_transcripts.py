@@ -63,13 +63,6 @@ SKIP_FILES = {
           "not evidence for v0.8.2",
 }
 
-# Whole families the fake does not have yet (matched on the path).
-NOT_BUILT = {
-    "/check": "domain /check is not built yet in the fake (comes with the check engine)",
-    "/fix": "domain /fix is not built yet in the fake (comes with the check engine)",
-    "/spec": "domain /spec is not built yet in the fake (comes with the check engine)",
-}
-
 _FAULT = ("the fake does not inject a DKIM-manager failure (CONTRACT.md §6 #35: fault injection, off); "
           "this row only exists because of that failure")
 SKIP_ROWS = {
@@ -78,6 +71,45 @@ SKIP_ROWS = {
     "11:04": _FAULT + " (409 'currently mapped to OX context' left by the half-created context)",
     "11:05": _FAULT + " (500 again)",
 }
+
+# The recording's DNS server (transcripts/README.md: example.fr and split.fr correct, broken.fr
+# wrong records, bare.fr and custom.fr name servers only, every other name NXDOMAIN), rebuilt in
+# the fake's simulated DNS. A correct zone holds the DKIM key dimail makes at domain creation, so
+# it can only be written once the domain exists: each step runs just before the row it names.
+OTHER_DKIM = ("v=DKIM1; h=sha256; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3"
+              "/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxWqKMP2DIKhX9NswkyXbqBOx9WLEz4dyINNwx2MSw1jk2ho4Gq3zJyh3C")
+BROKEN_FR_ZONE = [
+    {"target": "", "type": "mx", "value": "10 mx.other-provider.net."},
+    {"target": "webmail", "type": "cname", "value": "webmail.other-provider.net."},
+    {"target": "", "type": "txt", "value": "v=spf1 include:_spf.other-provider.net -all"},
+    {"target": "dimail._domainkey", "type": "txt", "value": OTHER_DKIM},
+]
+
+
+def _recorded_zones(fake: FakeDimail) -> None:
+    fake.set_dns("broken.fr", BROKEN_FR_ZONE)
+    fake.publish("bare.fr", "exists")
+    fake.publish("custom.fr", "exists")
+
+
+@dataclass(frozen=True)
+class DnsStep:
+    reason: str
+    apply: Callable[[FakeDimail], Any]
+
+
+DNS_STEPS = {
+    "02:05": DnsStep("example.fr's background check (02:04) ran against a correct zone: its /spec records are "
+                     "published and the creation check is run again",
+                     lambda fake: (fake.publish("example.fr"), fake.check("example.fr"))),
+    "07:01": DnsStep("broken.fr gets other providers' MX, SPF, webmail CNAME and DKIM key; bare.fr and custom.fr "
+                     "name servers only", _recorded_zones),
+    "07:07": DnsStep("split.fr (created at 07:06) gets its /spec records", lambda fake: fake.publish("split.fr")),
+}
+# 2024 had no internal checks: every run's fake issues certificates at /check, so only the
+# recorded external checks decide a domain's state.
+RUN_SETTINGS = Settings(certs_on_check=True)
+
 
 # How an Authorization label is turned back into a header, where the label
 # alone does not say it (README: right and wrong passwords share one label).
@@ -109,10 +141,9 @@ RULES = {r.name: r for r in (
     Rule("no-mailbox-uuid", "v0.8.2 NewMailbox is {email, password}: the unstored 2024 `uuid` must be absent", True),
     Rule("alias-201", "alias creation answered 200 in 2024; v0.8.2 and People say 201 (CONTRACT.md §7)", True),
     Rule("domain-shape", "the 2024 Domain (mailbox_domain, imap_domains, smtp_domains, 7 checks without "
-                         "`internal`) differs a lot from v0.8.2's: only name/state/valid/features/context_name "
-                         "are compared", True),
-    Rule("domain-not-checked", "the recorded state/valid come from a DNS check (background check after "
-                               "creation, or /check), not built yet: state/valid not compared for that domain", True),
+                         "`internal`) differs a lot from v0.8.2's: name/state/valid/features/context_name and the "
+                         "`ok`/`errors` of the seven external checks are compared", True),
+    Rule("recorded-dns", "the simulated DNS is set as the recording's DNS server answered (DNS_STEPS)", False),
     Rule("crash-switch", "the fake answers tokens without exp/sub with 403 and 'bearer'/'BEARER' normally by "
                          "default; Settings(crash_on_odd_tokens=True) gives the recorded 500: replayed on such a "
                          "twin app sharing the same state, the default answer is checked as well", True),
@@ -156,20 +187,35 @@ def _domain(name: str, features: list[str], context_name: str | None = None) -> 
 
 
 def _v082_domains(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The domain list of the 01–09 run under v0.8.2: 'Not A Domain!' refused (02:14), noctxkey.fr created (02:11)."""
+    """The domain list of the 01–09 run under v0.8.2: 'Not A Domain!' refused (02:14), noctxkey.fr created and
+    checked (02:11: unknown to DNS), custom.fr checked at 07:05 (name servers only)."""
     out = []
     for domain in recorded:
-        if domain["name"] != "Not A Domain!":
+        if domain["name"] == "custom.fr" and domain["state"] != "new":
+            out.append(CUSTOM_FR_CHECKED)
+        elif domain["name"] != "Not A Domain!":
             out.append(domain)
         if domain["name"] == "aliasonly.fr":
-            out.append(_domain("noctxkey.fr", ["mailbox"]))
+            out.append({**_domain("noctxkey.fr", ["mailbox"]), "state": "broken"})
     return out
+
+
+def _after_07_05(recorded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """07:13's listing: custom.fr was checked at 07:05 in v0.8.2 (2024 crashed and left it `new`)."""
+    return [CUSTOM_FR_CHECKED if d["name"] == "custom.fr" else d for d in _v082_domains(recorded)]
+
+
+def _recorded_body(ex_id: str) -> Any:
+    file, line = ex_id.split(":")
+    (path,) = TRANSCRIPTS.glob(f"{file}-*.jsonl")
+    return json.loads(path.read_text().splitlines()[int(line) - 1])["response_json"]
 
 
 def _without(email: str) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
     return lambda recorded: [m for m in recorded if m["email"] != email]
 
 
+CUSTOM_FR_CHECKED = {**_domain("custom.fr", ["webmail", "mailbox"]), "state": "broken"}
 _GENERATED_PASSWORD = object()  # placeholder for "a generated mailbox password" in adapted bodies
 _500 = "Internal Server Error"
 _CONTACT_ALIASES = [  # the aliases of example.fr between 05:05 and 05:20
@@ -228,8 +274,20 @@ ADAPTATIONS: dict[str, Adapt] = {
     "06:11": Adapt("scheme spelled `bearer`: the fake without the switch accepts it, 200", default_answer=(200, None)),
     "06:12": Adapt("scheme spelled `BEARER`: the fake without the switch accepts it, 200", default_answer=(200, None)),
     # --- 07 (outside /check) --------------------------------------------------
-    "07:13": Adapt("listing after 02:11 (noctxkey.fr now created) and 02:14 ('Not A Domain!' now refused)",
-                   response_json=_v082_domains),
+    "07:05": Adapt("the 2024 crash came from custom.fr's mail sub-domain missing in DNS; v0.8.2 has no mail "
+                   "sub-domain (CHECKS.md §2): custom.fr, with name servers only, is simply broken",
+                   status=200, response_text=None, response_json=CUSTOM_FR_CHECKED),
+    "07:08": Adapt("'Not A Domain!' was refused at 02:14 (DomainName): no such domain", status=404,
+                   response_json={"detail": "Domain not found"}),
+    "07:11": Adapt("2024's /check was admin-only (CONTRACT.md §3.7); in v0.8.2 a user allowed on the domain may "
+                   "check it, and operator holds an allow on example.fr since 03:04: the result of 07:01",
+                   status=200, response_json=lambda recorded: _recorded_body("07:01")),
+    "07:13": Adapt("listing after 02:11 (noctxkey.fr created), 02:14 ('Not A Domain!' refused) and 07:05 "
+                   "(custom.fr checked)", response_json=_after_07_05),
+    # --- 10 no DNS --------------------------------------------------------------
+    "10:03": Adapt("the fake runs the creation check at once and its DNS always answers (CHECKS.md §1): the GET "
+                   "already shows what the recorded /check gave 5.6 s later (10:04)",
+                   response_json=lambda recorded: _recorded_body("10:04")),
     # --- 08 deletions ---------------------------------------------------------
     "08:11": Adapt("DELETE /domains/{d} answered 405 in 2024; v0.8.2 has it, and bare.fr still holds paul@bare.fr "
                    "(04:22): 409 'Domain is not empty' (CONTRACT.md §4.4)",
@@ -249,6 +307,8 @@ ADAPTATIONS: dict[str, Adapt] = {
 
 # Replayed unchanged, but whose meaning differs from the recording: said here so nobody wonders.
 EXPLANATIONS = {
+    "07:07": "split.fr's 2024 body also named mail/imap/smtp hosts; v0.8.2 keeps only webmail_domain (wm.split.fr), "
+             "so the zone published before this row is the v0.8.2 /spec of that domain",
     "02:01": "la_regie holds no perm (01:12), so v0.8.2 refuses too — for the missing `new_domain`",
     "13:13": "same 404 as recorded, but because 13:11 deleted the mailbox, not because it is stuck half-deleted",
 }
@@ -297,6 +357,8 @@ class Plan:
     @property
     def reasons(self) -> list[str]:
         out = [f"[{r}] {RULES[r].reason}" for r in self.rules if RULES[r].adapts]
+        if self.id in DNS_STEPS:
+            out.append(f"[recorded-dns] {DNS_STEPS[self.id].reason}")
         if self.adapt is not None:
             out.append(f"[row] {self.adapt.reason}")
         return out
@@ -316,7 +378,7 @@ def _kind(method: str, path: str) -> str:
     if parts[0] == "allows":
         return "allow"
     if parts[0] == "domains":
-        if len(parts) <= 2:
+        if len(parts) <= 2 or parts[2] in ("check", "fix"):
             return "domain"
         if parts[2] == "mailboxes":
             return "mailbox-list" if len(parts) == 3 else ("new-mailbox" if method == "POST" else "mailbox")
@@ -333,14 +395,12 @@ def _plan(file: str, line: int, recorded: dict[str, Any], run: str) -> Plan:
     if file in SKIP_FILES:
         plan.skip = SKIP_FILES[file]
         return plan
-    for part, reason in NOT_BUILT.items():
-        if part in urlsplit(path).path:
-            plan.skip = reason
-            return plan
     if ex_id in SKIP_ROWS:
         plan.skip = SKIP_ROWS[ex_id]
         return plan
     plan.reading = LABEL_READINGS.get(ex_id, (None, ""))[0]
+    if ex_id in DNS_STEPS:
+        plan.rules.append("recorded-dns")
 
     # systematic rules, on the recorded exchange
     body, status = plan.request_json, plan.status
@@ -379,9 +439,6 @@ def _plan(file: str, line: int, recorded: dict[str, Any], run: str) -> Plan:
     if 200 <= plan.status < 300 and plan.response_json is not None:
         if kind == "domain":
             plan.rules.append("domain-shape")
-            domains = plan.response_json if isinstance(plan.response_json, list) else [plan.response_json]
-            if any(d.get("state", "new") != "new" for d in domains):
-                plan.rules.append("domain-not-checked")
         if kind in ("user", "mailbox", "mailbox-list", "alias"):
             plan.rules.append("added-fields")
         if kind in ("user", "token", "new-mailbox"):
@@ -464,6 +521,7 @@ ADDED_FIELDS = {
     "alias": frozenset({"allow_to_send"}),
 }
 DOMAIN_KEYS = ("name", "state", "valid", "features", "context_name")
+EXTERNAL_CHECKS = ("domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim")
 
 
 def expected_body(plan: Plan, secret: str) -> Any:
@@ -480,10 +538,11 @@ def expected_body(plan: Plan, secret: str) -> Any:
         if kind == "user":
             return Fields({**obj, "uuid": UUID4}, ADDED_FIELDS["user"])
         if kind == "domain":
-            keys = [k for k in DOMAIN_KEYS if k in obj]
-            if obj.get("state", "new") != "new":  # domain-not-checked
-                keys = [k for k in keys if k not in ("state", "valid")]
-            return Fields({k: obj[k] for k in keys}, None)
+            fields: dict[str, Any] = {k: obj[k] for k in DOMAIN_KEYS if k in obj}
+            for name in EXTERNAL_CHECKS:
+                if name in obj:  # v0.8.2 adds `internal` to each block
+                    fields[name] = Fields(obj[name], frozenset({"internal"}))
+            return Fields(fields, None)
         if kind in ("mailbox", "mailbox-list"):
             return Fields(obj, ADDED_FIELDS["mailbox"])
         if kind == "new-mailbox":
@@ -561,7 +620,7 @@ class Run:
 
     def __init__(self, name: str) -> None:
         self.plans = [p for p in PLANS if p.run == name]
-        self.fake = FakeDimail()
+        self.fake = FakeDimail(RUN_SETTINGS)
         self.client = self.fake.client(follow_redirects=False)
         self._twin: httpx.Client | None = None
         self.passwords: dict[str, str] = {}  # as created/changed in the run
@@ -571,7 +630,8 @@ class Run:
     @property
     def twin(self) -> httpx.Client:
         if self._twin is None:
-            settings = Settings(jwt_secret=self.fake.settings.jwt_secret, crash_on_odd_tokens=True)
+            settings = Settings(jwt_secret=self.fake.settings.jwt_secret, crash_on_odd_tokens=True,
+                                certs_on_check=True)
             twin = FakeDimail(settings)
             twin.app = create_app(self.fake.backend, settings)  # same state, other switch
             self._twin = twin.client(follow_redirects=False)
@@ -643,6 +703,8 @@ class Run:
 
     def _play(self, plan: Plan) -> Outcome:
         outcome = Outcome()
+        if plan.id in DNS_STEPS:
+            DNS_STEPS[plan.id].apply(self.fake)
         try:
             client = self.twin if "crash-switch" in plan.rules else self.client
             outcome.response = client.send(self._request(plan))
@@ -751,7 +813,7 @@ def test_exchange(plan: Plan) -> None:
 
 def test_tables_name_real_exchanges() -> None:
     """Every table entry names an existing, replayed exchange; 01–09 are all-in-order-full.jsonl."""
-    for table in (SKIP_ROWS, LABEL_READINGS, ADAPTATIONS, EXPLANATIONS, SUSPECTED_FAKE_BUGS):
+    for table in (SKIP_ROWS, LABEL_READINGS, ADAPTATIONS, EXPLANATIONS, SUSPECTED_FAKE_BUGS, DNS_STEPS):
         assert set(table) <= set(BY_ID), set(table) - set(BY_ID)
     assert not [i for i in ADAPTATIONS if BY_ID[i].skip], "an adaptation of a skipped row"
     crash = {p.id for p in PLANS if "crash-switch" in p.rules}
