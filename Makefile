@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8001
 
-.PHONY: run test install install-test clean
+.PHONY: run test bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/checks.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

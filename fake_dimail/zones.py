@@ -104,22 +104,28 @@ class SimulatedDNS:
 
     def __init__(self) -> None:
         self._zones: dict[str, list[Record]] = {}
+        self._resolver: Resolver | None = None  # rebuilt after a change, shared by the checks until the next
 
     def reset(self) -> None:
         self._zones.clear()
+        self._resolver = None
 
     def zone(self, name: str) -> list[Record]:
         return list(self._zones.get(normalise(name), []))
 
     def set_zone(self, name: str, records: Iterable[Record]) -> list[Record]:
         self._zones[normalise(name)] = list(records)
+        self._resolver = None
         return self.zone(name)
 
     def clear(self, name: str) -> None:
         self._zones.pop(normalise(name), None)
+        self._resolver = None
 
     def zones(self) -> dict[str, list[Record]]:
         return {name: list(records) for name, records in self._zones.items() if records}
 
     def resolver(self) -> Resolver:
-        return Resolver(self._zones)
+        if self._resolver is None:
+            self._resolver = Resolver(self._zones)
+        return self._resolver
