@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 from . import checks, errors, models
 from .errors import ApiError, ServerCrash
 from .records import (
-    INTERNAL_CHECKS,
     AliasRecord,
     Caller,
     CheckResult,
@@ -33,7 +32,6 @@ from .records import (
     MailboxRecord,
     OxContext,
     OxUser,
-    Platform,
     UserRecord,
 )
 from .zones import Record, SimulatedDNS
@@ -499,57 +497,60 @@ class Backend:
 
     # --- steering the simulated world (the /_fake/ control plane) -------------
 
-    @_atomic
-    def dns_zone(self, name: str) -> list[Record]:
-        return self.dns.zone(name)
+    @staticmethod
+    def _zone_view(records: Iterable[Record]) -> list[models.DnsRecord]:
+        return [models.DnsRecord(target=r.target, type=models.DnsRecordType(r.type), value=r.value) for r in records]
 
     @_atomic
-    def set_dns_zone(self, name: str, records: Iterable[Record]) -> list[Record]:
-        return self.dns.set_zone(name, records)
+    def dns_zone(self, name: str) -> list[models.DnsRecord]:
+        return self._zone_view(self.dns.zone(name))
+
+    @_atomic
+    def set_dns_zone(self, name: str, records: Iterable[models.DnsRecord]) -> list[models.DnsRecord]:
+        return self._zone_view(self.dns.set_zone(name, [Record(r.target, r.type.value, r.value) for r in records]))
 
     @_atomic
     def clear_dns_zone(self, name: str) -> None:
         self.dns.clear(name)
 
     @_atomic
-    def publish(self, name: str, preset: str = "spec") -> list[Record]:
+    def publish(self, name: str, preset: models.DnsPreset = models.DnsPreset.spec) -> list[models.DnsRecord]:
         """Fill a zone: what dimail asks for (`spec`), another provider's records (`wrong`), or NS only (`exists`)."""
-        if preset == "spec":
+        if preset is models.DnsPreset.spec:
             domain = self._domain(name)
-            return self.dns.set_zone(name, checks.spec(domain, self._dkim(domain)))
-        return self.dns.set_zone(name, PRESETS[preset]())
+            return self._zone_view(self.dns.set_zone(name, checks.spec(domain, self._dkim(domain))))
+        return self._zone_view(self.dns.set_zone(name, PRESETS[preset.value]()))
+
+    @staticmethod
+    def _platform_view(domain: DomainRecord) -> models.PlatformState:
+        platform = domain.platform
+        covered = platform.certificate is not None and checks.certificate_hosts(domain) <= platform.certificate
+        return models.PlatformState(
+            broken=sorted(platform.broken),
+            unfixable=sorted(platform.unfixable),
+            certificate=covered,
+            certificate_hosts=sorted(platform.certificate or ()),
+            certs_on_check=platform.certs_on_check,
+        )
 
     @_atomic
-    def platform(self, name: str) -> Platform:
-        return self._domain(name).platform
+    def platform(self, name: str) -> models.PlatformState:
+        return self._platform_view(self._domain(name))
 
     @_atomic
-    def set_platform(
-        self,
-        name: str,
-        broken: Iterable[str] | None = None,
-        unfixable: Iterable[str] | None = None,
-        certificate: bool | None = None,
-        certs_on_check: bool | None = None,
-    ) -> Platform:
-        """Change dimail's side of a domain; what is not given stays as it is."""
+    def set_platform(self, name: str, change: models.PlatformChange) -> models.PlatformState:
+        """Change dimail's side of a domain; what the change leaves out stays as it is."""
         domain = self._domain(name)
         platform = domain.platform
-        broken = None if broken is None else set(broken)
-        unfixable = None if unfixable is None else set(unfixable)
-        if broken is not None and not broken <= set(INTERNAL_CHECKS) - {"cert"}:
-            raise errors.unprocessable(errors.BREAKABLE_CHECKS)
-        if unfixable is not None and not unfixable <= set(INTERNAL_CHECKS):
-            raise errors.unprocessable(errors.FIXABLE_CHECKS)
-        if broken is not None:
-            platform.broken = broken
-        if unfixable is not None:
-            platform.unfixable = unfixable
-        if certificate is not None:
-            platform.certificate = checks.certificate_hosts(domain) if certificate else None
-        if certs_on_check is not None:
-            platform.certs_on_check = certs_on_check
-        return platform
+        if change.broken is not None:
+            platform.broken = {c.value for c in change.broken}
+        if change.unfixable is not None:
+            platform.unfixable = {c.value for c in change.unfixable}
+        if change.certificate is not None:
+            platform.certificate = checks.certificate_hosts(domain) if change.certificate else None
+        if change.certs_on_check is not None:
+            platform.certs_on_check = change.certs_on_check
+        return self._platform_view(domain)
 
     def _domain_view(self, domain: DomainRecord, echo_context: bool = False) -> models.Domain:
         checks = {

@@ -67,8 +67,7 @@ INTERNAL_FAILURES = {
 
 
 # The fake's own control plane (/_fake/), not dimail's.
-BREAKABLE_CHECKS = "Only webmail_ok, postfix and ox can be broken (the certificate: set certificate to false)"
-FIXABLE_CHECKS = "Only internal checks can be unfixable: webmail_ok, postfix, ox, cert"
+BREAKABLE_CHECKS = "only webmail_ok, postfix and ox can be broken; remove the certificate with certificate: false"
 
 
 def must_exist(domain: str) -> str:

@@ -6,14 +6,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 
 from . import models
 from .app import Exchange, create_app, journal_of
 from .backend import BOOTSTRAP_USER, Backend
 from .config import Settings
-from .records import Caller, Platform
-from .routes.control import platform_view, zone_view
-from .zones import Record
+from .records import Caller
 from .security import encode_token
 from .transport import ASGISyncTransport
 from .seeds import SEEDS, UserSeed
@@ -77,23 +76,24 @@ class FakeDimail:
         return list(journal_of(self.app))
 
     # --- steering: the same as /_fake/, without HTTP ------------------------------
+    # Arguments are validated by the models the HTTP routes use: a bad one raises
+    # pydantic.ValidationError and changes nothing.
 
     def dns(self, name: str) -> list[dict[str, str]]:
         """The records of a simulated zone, as `GET /_fake/dns/{name}` gives them."""
-        return _dump(zone_view(self.backend.dns_zone(name)))
+        return _dump(self.backend.dns_zone(_DNS_NAME.validate_python(name)))
 
     def set_dns(self, name: str, records: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
         """Replace a zone; `records` in the /spec shape (`target`, `type`, `value`), validated like the PUT."""
         valid = [models.DnsRecord.model_validate(dict(r)) for r in records]
-        published = self.backend.set_dns_zone(name, [Record(r.target, r.type.value, r.value) for r in valid])
-        return _dump(zone_view(published))
+        return _dump(self.backend.set_dns_zone(_DNS_NAME.validate_python(name), valid))
 
     def clear_dns(self, name: str) -> None:
-        self.backend.clear_dns_zone(name)
+        self.backend.clear_dns_zone(_DNS_NAME.validate_python(name))
 
     def publish(self, name: str, records: str = "spec") -> list[dict[str, str]]:
         """Fill a zone: `spec` (what dimail asks for), `wrong` (another provider's) or `exists` (NS only)."""
-        return _dump(zone_view(self.backend.publish(name, models.DnsPreset(records).value)))
+        return _dump(self.backend.publish(_DNS_NAME.validate_python(name), models.DnsPreset(records)))
 
     def check(self, domain: str) -> dict[str, Any]:
         """Run the domain's check as an admin's `GET /domains/{d}/check` would, and return the body."""
@@ -101,7 +101,7 @@ class FakeDimail:
 
     def platform(self, domain: str) -> dict[str, Any]:
         """dimail's side of a domain: broken items, unfixable checks, certificate."""
-        return platform_view(self.backend.platform(domain)).model_dump(mode="json")
+        return self.backend.platform(domain).model_dump(mode="json")
 
     def set_platform(
         self,
@@ -112,8 +112,16 @@ class FakeDimail:
         certificate: bool | None = None,
         certs_on_check: bool | None = None,
     ) -> dict[str, Any]:
-        platform: Platform = self.backend.set_platform(domain, broken, unfixable, certificate, certs_on_check)
-        return platform_view(platform).model_dump(mode="json")
+        """Break `webmail_ok`/`postfix`/`ox`, make checks unfixable, issue or revoke the certificate."""
+        given = {"broken": broken, "unfixable": unfixable, "certificate": certificate, "certs_on_check": certs_on_check}
+        change = models.PlatformChange.model_validate(
+            {k: list(v) if isinstance(v, Iterable) and not isinstance(v, str) else v
+             for k, v in given.items() if v is not None}
+        )
+        return self.backend.set_platform(domain, change).model_dump(mode="json")
+
+
+_DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)
 
 
 def _dump(records: list[models.DnsRecord]) -> list[dict[str, str]]:

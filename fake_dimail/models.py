@@ -11,8 +11,10 @@ import enum
 import uuid as uuid_module
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from typing_extensions import TypeAliasType
+
+from .errors import BREAKABLE_CHECKS
 
 _LABEL = r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?"
 _DOMAIN = rf"{_LABEL}(\.{_LABEL}){{0,10}}\.[a-z]{{2,}}"
@@ -449,7 +451,7 @@ class PlatformState(BaseModel):
 
     broken: list[InternalCheck] = Field(description="internal items a test has broken (not cert)")
     unfixable: list[InternalCheck] = Field(description="internal checks /fix cannot repair")
-    certificate: bool = Field(description="a certificate covers the domain's current host names")
+    certificate: bool = Field(description="a certificate covers the domain's current host names (what `cert` checks)")
     certificate_hosts: list[str] = Field(description="the names the certificate covers, if any")
     certs_on_check: bool = Field(description="/check issues the certificate too (not only /fix)")
 
@@ -461,3 +463,10 @@ class PlatformChange(BaseModel):
     unfixable: list[InternalCheck] | None = None
     certificate: bool | None = None
     certs_on_check: bool | None = None
+
+    @field_validator("broken")
+    @classmethod
+    def _breakable(cls, value: list[InternalCheck] | None) -> list[InternalCheck] | None:
+        if value is not None and InternalCheck.cert in value:
+            raise ValueError(BREAKABLE_CHECKS)
+        return value

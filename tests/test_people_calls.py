@@ -2,7 +2,7 @@
 
 Same paths and slashes, same headers, same bodies, redirects followed as
 People does; asserts the statuses People handles and the fields it reads.
-The domain check calls (D2-D4) belong to the checks issue and are not here.
+The domain check calls (D2 `/check`, D3 `/fix/` and D4 `/spec/`, both through the 307) are at the end.
 """
 
 from __future__ import annotations
@@ -145,3 +145,89 @@ def test_people_dev_seed_works_with_peoples_default_credentials():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# --- D2-D4: the domain check calls (CHECKS.md §6-§8) -------------------------------------
+
+CHECKED = "checks.people.example.fr"  # empty simulated DNS: the fake's default
+PUBLISHED = "published.people.example.fr"  # its /spec records published through /_fake/
+CHECK_BLOCKS = ["domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim",
+                "webmail_ok", "postfix", "ox", "cert"]
+
+
+def people_domain(url: str, name: str) -> str:
+    body = {"name": name, "context_name": name, "features": ["webmail", "mailbox", "alias"], "delivery": "virtual"}
+    created = requests.post(f"{url}/domains/", json=body, headers=BASIC, timeout=10)
+    assert created.status_code == 201
+    return name
+
+
+@pytest.fixture(scope="module")
+def checked(url: str) -> str:
+    return people_domain(url, CHECKED)
+
+
+def check_blocks(body: dict) -> dict:
+    blocks = {k: v for k, v in body.items() if isinstance(v, dict)}
+    assert list(blocks) == CHECK_BLOCKS
+    for name, block in blocks.items():
+        assert sorted(block) == ["errors", "internal", "ok"], name
+        assert type(block["ok"]) is bool and type(block["internal"]) is bool, name
+        assert block["internal"] is (name in ("webmail_ok", "postfix", "ox", "cert")), name
+        if not block["ok"] and not block["internal"]:
+            assert block["errors"], name  # People reads errors[0].detail
+    return blocks
+
+
+def test_d2_check_without_slash(url, checked):
+    response = requests.get(f"{url}/domains/{checked}/check", headers=BASIC, timeout=10)
+    assert (response.status_code, response.history) == (200, [])
+    body = response.json()
+    assert (body["name"], body["state"], body["valid"]) == (checked, "broken", False)
+    blocks = check_blocks(body)
+    assert [name for name, block in blocks.items() if not block["ok"]] == ["domain_exist"]
+    assert blocks["domain_exist"]["errors"] == [
+        {"code": "must_exist", "detail": f"Le domaine {checked} n'existe pas"}]
+
+
+def test_d3_fix_with_slash_follows_the_307(url, checked):
+    response = requests.get(f"{url}/domains/{checked}/fix/", headers=BASIC, timeout=10)
+    assert response.history[0].status_code == 307
+    assert [r.status_code for r in response.history] == [307]
+    assert response.history[0].headers["location"].endswith(f"/domains/{checked}/fix")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["name"], body["state"]) == (checked, "broken")  # /fix never changes the DNS
+    assert [name for name, block in check_blocks(body).items() if not block["ok"]] == ["domain_exist"]
+
+
+def test_d4_spec_with_slash_and_basic(url, checked):
+    response = requests.get(f"{url}/domains/{checked}/spec/", headers=BASIC, timeout=10)
+    assert response.history[0].status_code == 307
+    assert response.status_code == 200
+    spec = response.json()
+    assert isinstance(spec, list) and len(spec) == 6
+    assert all(isinstance(item, dict) and sorted(item) == ["target", "type", "value"] for item in spec)
+    assert [(r["target"], r["type"]) for r in spec] == [
+        ("", "mx"), ("dimail._domainkey", "txt"), ("imap", "cname"), ("smtp", "cname"), ("", "txt"),
+        ("webmail", "cname")]
+    assert spec[1]["value"].startswith("v=DKIM1; h=sha256; k=rsa; p=")
+    # Stable: People may fetch it again (admin action) and must store the same config.
+    again = requests.get(f"{url}/domains/{checked}/spec/", headers=BASIC, timeout=10)
+    assert again.json() == spec
+
+
+def test_d2_d3_once_the_spec_is_published(url):
+    domain = people_domain(url, PUBLISHED)
+    spec = requests.get(f"{url}/domains/{domain}/spec/", headers=BASIC, timeout=10).json()
+    published = requests.post(f"{url}/_fake/dns/{domain}/publish", timeout=10)
+    assert (published.status_code, published.json()) == (200, spec)
+    check = requests.get(f"{url}/domains/{domain}/check", headers=BASIC, timeout=10)
+    assert check.status_code == 200
+    failing = {k: v for k, v in check_blocks(check.json()).items() if not v["ok"]}
+    assert failing == {"cert": {"ok": False, "internal": True, "errors": [
+        {"code": "no_cert", "detail": "Il n'y a pas de certificat valide pour ce domaine"}]}}
+    fixed = requests.get(f"{url}/domains/{domain}/fix/", headers=BASIC, timeout=10)
+    assert ([r.status_code for r in fixed.history], fixed.status_code) == ([307], 200)
+    assert (fixed.json()["state"], fixed.json()["valid"]) == ("ok", True)
+    assert all(block["ok"] for block in check_blocks(fixed.json()).values())

@@ -9,9 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from .. import models
-from ..records import Platform
 from ..strict_json import DimailRoute
-from ..zones import Record
 from ._common import BackendDep
 
 router = APIRouter(prefix="/_fake", tags=["fake"], route_class=DimailRoute)
@@ -19,31 +17,16 @@ router = APIRouter(prefix="/_fake", tags=["fake"], route_class=DimailRoute)
 DnsName = models.DnsName
 
 
-def zone_view(records: list[Record]) -> list[models.DnsRecord]:
-    return [models.DnsRecord(target=r.target, type=models.DnsRecordType(r.type), value=r.value) for r in records]
-
-
-def platform_view(platform: Platform) -> models.PlatformState:
-    return models.PlatformState(
-        broken=sorted(platform.broken),
-        unfixable=sorted(platform.unfixable),
-        certificate=platform.certificate is not None,
-        certificate_hosts=sorted(platform.certificate or ()),
-        certs_on_check=platform.certs_on_check,
-    )
-
-
 @router.get("/dns/{name}", operation_id="fake_get_zone", summary="Read a simulated DNS zone")
 async def get_zone(name: DnsName, backend: BackendDep) -> list[models.DnsRecord]:
     """The zone's records; `[]` for a name nobody published (it does not exist in DNS)."""
-    return zone_view(backend.dns_zone(name))
+    return backend.dns_zone(name)
 
 
 @router.put("/dns/{name}", operation_id="fake_put_zone", summary="Replace a simulated DNS zone")
 async def put_zone(name: DnsName, records: list[models.DnsRecord], backend: BackendDep) -> list[models.DnsRecord]:
     """Replace every record of the zone. PUT the answer of `GET /domains/{d}/spec` to pass every external check."""
-    published = [Record(r.target, r.type.value, r.value) for r in records]
-    return zone_view(backend.set_dns_zone(name, published))
+    return backend.set_dns_zone(name, records)
 
 
 @router.delete("/dns/{name}", operation_id="fake_delete_zone", summary="Empty a simulated DNS zone",
@@ -61,14 +44,14 @@ async def publish_zone(
 ) -> list[models.DnsRecord]:
     """`spec`: what dimail asks for the domain; `wrong`: another provider's MX, webmail CNAME and SPF,
     no IMAP/SMTP CNAME, no DKIM; `exists`: name servers only."""
-    return zone_view(backend.publish(name, records.value))
+    return backend.publish(name, records)
 
 
 @router.get("/domains/{domain_name}/platform", operation_id="fake_get_platform",
             summary="Read dimail's side of a domain",
             responses={404: {"description": "Not found", "model": models.NotFound}})
 async def get_platform(domain_name: str, backend: BackendDep) -> models.PlatformState:
-    return platform_view(backend.platform(domain_name))
+    return backend.platform(domain_name)
 
 
 @router.patch("/domains/{domain_name}/platform", operation_id="fake_patch_platform",
@@ -80,11 +63,4 @@ async def patch_platform(domain_name: str, body: models.PlatformChange, backend:
     `broken`: webmail_ok/postfix/ox fail until /fix; `certificate`: issue (true) or revoke (false) it now;
     `unfixable`: internal checks /fix leaves as they are; `certs_on_check`: /check issues the certificate too.
     """
-    platform = backend.set_platform(
-        domain_name,
-        broken=None if body.broken is None else [c.value for c in body.broken],
-        unfixable=None if body.unfixable is None else [c.value for c in body.unfixable],
-        certificate=body.certificate,
-        certs_on_check=body.certs_on_check,
-    )
-    return platform_view(platform)
+    return backend.set_platform(domain_name, body)
