@@ -44,8 +44,8 @@ def new_dkim_value() -> str:
 
 
 def host(domain: DomainRecord, kind: str) -> str:
-    """The host a CNAME check looks at: the custom one, else `<kind>.<domain>`."""
-    custom = getattr(domain, f"{kind}_domain")
+    """The host a CNAME check looks at: the custom one, else `<kind>.<domain>`; named without the final dot."""
+    custom = getattr(domain, f"{kind}_domain").rstrip(".")
     return custom or f"{kind}.{domain.name}"
 
 
