@@ -1,0 +1,305 @@
+"""The People side of the conversation: People events in, dimail calls out.
+
+Each event method sends the calls People sends (../shared/dimail/PEOPLE.md
+§3–§7: same paths, slashes, bodies and credentials) and declares them in its
+`steps`, from which the README's permission-sequence table is generated and
+against which the tests compare the journal.
+
+Where People is not idempotent, the provisioner is: a 409 on a create means
+"already there", and a mailbox re-created answers dimail's duplicate 500,
+which the address probe (M2) tells apart from names taken by someone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .client import Credentials, DimailClient, DimailConflict, DimailError, DimailServerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PEOPLE_FEATURES = ["webmail", "mailbox", "alias"]
+PEOPLE_PERMS = ["new_domain", "create_users", "manage_users"]
+MANAGING_ROLES = ("owner", "administrator")
+# People statuses of a mail domain (PEOPLE.md §5).
+PENDING, ENABLED, ACTION_REQUIRED, FAILED = "pending", "enabled", "action_required", "failed"
+
+
+@dataclass(frozen=True)
+class Step:
+    call: str  # "D1 POST /domains/"
+    statuses: str  # what the provisioner accepts, e.g. "201 (409: already there)"
+    when: str = ""  # the condition, empty when always
+
+
+def steps(*declared: Step) -> Callable[[F], F]:
+    """Declare the calls an event makes, in order (the README table is generated from these)."""
+
+    def mark(method: F) -> F:
+        method.steps = declared  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+@dataclass
+class DomainStatus:
+    """What People concludes from a status fetch, with the body it read."""
+
+    status: str
+    check: dict[str, Any]
+    fixed: bool = False  # whether /fix/ was called
+    details: list[str] = field(default_factory=list)  # errors[0].detail of each failing external check
+    sent: list[str] = field(default_factory=list)  # pending mailboxes sent on the way
+
+
+@dataclass
+class PendingMailbox:
+    local_part: str
+    first_name: str
+    last_name: str
+
+
+class Provisioner:
+    """People's dimail calls for People's events, against one dimail (fake or real)."""
+
+    def __init__(
+        self,
+        url: str = "http://dimail",
+        user: str = "la_regie",
+        password: str = "password",
+        *,
+        transport: Any = None,
+        timeout: float = 20.0,
+        cache_token: bool = False,
+        revoke_allows: bool = True,
+        retries: int = 4,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        extra = {"sleep": sleep} if sleep is not None else {}
+        self.client = DimailClient(url, Credentials(user, password), transport=transport, timeout=timeout,
+                                   cache_token=cache_token, retries=retries, **extra)
+        # People never revokes an allow; the provisioner does unless told not to (README).
+        self.revoke_allows = revoke_allows
+        self.statuses: dict[str, str] = {}  # People's view of each domain seen
+        self.pending: dict[str, list[PendingMailbox]] = {}
+
+    @classmethod
+    def for_fake(cls, fake: Any, **kwargs: Any) -> Provisioner:
+        """Bound in-process to a `fake_dimail.FakeDimail`, no socket."""
+        from fake_dimail.transport import ASGISyncTransport
+
+        return cls(fake.base_url, transport=ASGISyncTransport(fake.app), **kwargs)
+
+    @property
+    def journal(self) -> list[Any]:
+        return self.client.journal
+
+    @property
+    def people_user(self) -> str:
+        return self.client.credentials.user
+
+    # --- dimail database initialisation (PEOPLE.md §3) ---------------------------
+
+    @steps(
+        Step("S1 POST /users/ (admin, with the admin credentials)", "201 (409: already there)", "admin credentials given"),
+        Step("S2 POST /users/ (People's user, with perms)", "201 (409: already there)", "admin credentials given"),
+        Step("PATCH /users/{people} (perms)", "200", "People's user lacks a perm"),
+        Step("T GET /token/", "200"),
+    )
+    def initialise(self, admin: tuple[str, str] | None = None) -> None:
+        """Make sure People's user exists with new_domain, create_users, manage_users.
+
+        With admin credentials, the admin is created first: on an empty dimail any
+        Basic credentials act as admin (bootstrap), so this works on a fresh one too.
+        """
+        if admin is not None:
+            admin_user, admin_password = admin
+            as_admin = DimailClient(self.client.base_url, Credentials(admin_user, admin_password),
+                                    transport=self.client.transport, timeout=self.client.timeout,
+                                    retries=self.client.retries, journal=self.client.journal)
+            as_admin.basic("POST", "/users/", body={"name": admin_user, "password": admin_password,
+                                                    "is_admin": True, "perms": []}, expect=(201,), tolerate=(409,))
+            as_admin.basic("POST", "/users/", body={"name": self.people_user, "password": self.client.credentials.password,
+                                                    "is_admin": False, "perms": PEOPLE_PERMS},
+                           expect=(201,), tolerate=(409,))
+            me = as_admin.basic("GET", f"/users/{self.people_user}").json()
+            missing = [p for p in PEOPLE_PERMS if p not in me["perms"]]
+            if missing:
+                as_admin.basic("PATCH", f"/users/{self.people_user}", body={"perms": [f"+{p}" for p in missing]})
+        self.client.token()  # proves the credentials work
+
+    # --- domains -----------------------------------------------------------------
+
+    @steps(
+        Step("D1 POST /domains/", "201 (409: already there)"),
+        Step("POST /allows/ (People's user on the domain)", "201 (409: already there)", "the domain already existed"),
+        Step("U1 POST /users/ (owner, password no)", "201 (409: already there)"),
+        Step("U2 POST /allows/ (owner on the domain)", "201 (409: already there)"),
+        Step("D2 GET /domains/{d}/check, [D3 GET /domains/{d}/fix/]", "200", "status fetch"),
+        Step("D4 GET /domains/{d}/spec/", "200 (anything else: no spec)"),
+    )
+    def domain_created(self, domain: str, owner_sub: str) -> DomainStatus:
+        """Create the domain as People does, let People's user and the owner manage it, fetch its status."""
+        created = self.client.basic(
+            "POST", "/domains/",
+            body={"name": domain, "context_name": domain, "features": PEOPLE_FEATURES, "delivery": "virtual"},
+            expect=(201,), tolerate=(409,),
+        )
+        if created.status_code == 409:
+            self._allow(self.people_user, domain)
+        self.statuses.setdefault(domain, PENDING)
+        self.access_granted(domain, owner_sub, "owner")
+        status = self.domain_status(domain)
+        self.spec(domain)
+        return status
+
+    def spec(self, domain: str) -> list[dict[str, str]]:
+        """D4: the records to publish; like People, anything but 200 gives `[]`."""
+        try:
+            response = self.client.basic("GET", f"/domains/{domain}/spec/")
+        except DimailError:
+            return []
+        return response.json()
+
+    @steps(
+        Step("D2 GET /domains/{d}/check", "200"),
+        Step("D3 GET /domains/{d}/fix/", "200", "every external check passes, an internal one fails"),
+        Step("T GET /token/, M1 POST /domains/{d}/mailboxes/{local}", "201", "state ok: per pending mailbox"),
+    )
+    def domain_status(self, domain: str) -> DomainStatus:
+        """People's status fetch (CHECKS.md §8): check; ok → enabled (pending mailboxes sent first);
+        an external failure → action required; internal failures only → fix → enabled or failed."""
+        body = self.client.basic("GET", f"/domains/{domain}/check").json()
+        current = self.statuses.get(domain, PENDING)
+        if body.get("state") == "ok":
+            sent = [] if current == ENABLED else self._send_pending(domain)
+            self.statuses[domain] = ENABLED
+            return DomainStatus(ENABLED, body, sent=sent)
+        if body.get("state") != "broken":
+            return DomainStatus(current, body)
+        external, internal = _failing(body)
+        if external:
+            self.statuses[domain] = ACTION_REQUIRED
+            return DomainStatus(ACTION_REQUIRED, body, details=[body[name]["errors"][0]["detail"] for name in external])
+        if not internal:
+            return DomainStatus(current, body)
+        fixed = self.client.basic("GET", f"/domains/{domain}/fix/").json()
+        external, internal = _failing(fixed)
+        if not external and not internal:
+            self.statuses[domain] = ENABLED  # People does not send pending mailboxes on this path
+        elif internal and not external:
+            self.statuses[domain] = FAILED
+        return DomainStatus(self.statuses.get(domain, current), fixed, fixed=True)
+
+    def _send_pending(self, domain: str) -> list[str]:
+        sent = []
+        for mailbox in self.pending.pop(domain, []):
+            self._create_mailbox(domain, mailbox)
+            sent.append(mailbox.local_part)
+        return sent
+
+    # --- users and accesses (PEOPLE.md §7) ------------------------------------
+
+    @steps(Step("U1 POST /users/ (name = sub, password no)", "201 (409: already there)"))
+    def user_created(self, sub: str) -> None:
+        """Create the dimail user named after the ProConnect `sub`: People's user then manages it."""
+        # People's body, byte for byte: `is_admin` is the string "false".
+        self.client.basic("POST", "/users/", body={"name": sub, "password": "no", "is_admin": "false", "perms": []},
+                          expect=(201,), tolerate=(409,))
+
+    @steps(
+        Step("U1 POST /users/", "201 (409: already there)", "role owner or administrator"),
+        Step("U2 POST /allows/", "201 (409: already there)", "role owner or administrator"),
+    )
+    def access_granted(self, domain: str, sub: str, role: str) -> None:
+        """Owners and administrators get a dimail user and an allow on the domain; viewers get nothing."""
+        if role not in MANAGING_ROLES:
+            return
+        self.user_created(sub)
+        self._allow(sub, domain)
+
+    def _allow(self, user: str, domain: str) -> None:
+        self.client.basic("POST", "/allows/", body={"user": user, "domain": domain}, expect=(201,), tolerate=(409,))
+
+    @steps(Step("DELETE /allows/{d}/{sub}", "204 (404: already gone)",
+                "no owner/administrator role left, and revoke_allows on (People never revokes)"))
+    def access_revoked(self, domain: str, sub: str, remaining_role: str | None = None) -> None:
+        """Remove the allow once the user holds no owner/administrator access on the domain any more."""
+        if not self.revoke_allows or remaining_role in MANAGING_ROLES:
+            return
+        self.client.basic("DELETE", f"/allows/{domain}/{sub}", expect=(204,), tolerate=(404,))
+
+    # --- mailboxes (PEOPLE.md §4, M1-M7) -----------------------------------------
+
+    @steps(
+        Step("D2… status fetch", "200", "the domain's People status is not known yet"),
+        Step("T GET /token/, M1 POST /domains/{d}/mailboxes/{local}", "201", "the domain is enabled (else: pending)"),
+        Step("M2 GET /domains/{d}/address/{local}/", "200", "M1 answered 500 (duplicate)"),
+    )
+    def mailbox_created(self, domain: str, local_part: str, first_name: str, last_name: str) -> dict[str, Any] | None:
+        """Send the mailbox if the domain is enabled (returns dimail's `{email, password}`); else keep it pending."""
+        mailbox = PendingMailbox(local_part.lower(), first_name, last_name)
+        if domain not in self.statuses:
+            self.domain_status(domain)
+        if self.statuses[domain] != ENABLED:
+            self.pending.setdefault(domain, []).append(mailbox)
+            return None
+        return self._create_mailbox(domain, mailbox)
+
+    def _create_mailbox(self, domain: str, mailbox: PendingMailbox) -> dict[str, Any]:
+        names = {"givenName": mailbox.first_name, "surName": mailbox.last_name,
+                 "displayName": f"{mailbox.first_name} {mailbox.last_name}"}
+        token = self.client.token()
+        path = f"/domains/{domain}/mailboxes/{mailbox.local_part}"
+        try:
+            return self.client.bearer("POST", path, token=token, body=names, expect=(201,)).json()
+        except DimailServerError as crash:
+            # dimail's duplicate answer: the address probe says who holds the names (People's M2).
+            probe = self.client.bearer("GET", f"/domains/{domain}/address/{mailbox.local_part}/", token=token,
+                                       body=names).json()
+            owner = probe.get("ox_primary_email")
+            if owner == f"{mailbox.local_part}@{domain}" or (probe.get("is_mailbox") and owner is None):
+                return {"email": f"{mailbox.local_part}@{domain}", "password": None}  # already there
+            raise DimailConflict(crash.call, probe, f"the names {names['displayName']!r} are already used "
+                                                    f"in the OX context by {owner}") from crash
+
+    @steps(Step("T GET /token/, M5 PATCH /domains/{d}/mailboxes/{local} {active: no}", "200 (500/502 retried)"))
+    def mailbox_disabled(self, domain: str, local_part: str) -> None:
+        self.client.bearer("PATCH", f"/domains/{domain}/mailboxes/{local_part}", body={"active": "no"})
+
+    @steps(Step("T GET /token/, M6 PATCH /domains/{d}/mailboxes/{local} {active: yes, names}", "200 (500/502 retried)"))
+    def mailbox_enabled(self, domain: str, local_part: str, first_name: str, last_name: str) -> None:
+        self.client.bearer("PATCH", f"/domains/{domain}/mailboxes/{local_part}", body={
+            "active": "yes", "givenName": first_name, "surName": last_name, "displayName": f"{first_name} {last_name}"})
+
+    @steps(Step("T GET /token/, M3 POST /domains/{d}/mailboxes/{local}/code", "2xx"))
+    def login_code(self, domain: str, local_part: str) -> dict[str, Any]:
+        return self.client.bearer("POST", f"/domains/{domain}/mailboxes/{local_part}/code",
+                                  body={"expires_in": 3600, "maxuse": 3}, expect=range(200, 300)).json()
+
+    @steps(Step("T GET /token/, M4 POST /domains/{d}/mailboxes/{local}/reset_password/", "200"))
+    def password_reset(self, domain: str, local_part: str) -> dict[str, Any]:
+        return self.client.bearer("POST", f"/domains/{domain}/mailboxes/{local_part}/reset_password/").json()
+
+    # --- aliases (A1-A4) -------------------------------------------------------------
+
+    @steps(Step("T GET /token/, A1 POST /domains/{d}/aliases/", "201 (409: already there)"))
+    def alias_created(self, domain: str, local_part: str, destination: str) -> None:
+        self.client.bearer("POST", f"/domains/{domain}/aliases/",
+                           body={"user_name": local_part, "destination": destination}, expect=(201,), tolerate=(409,))
+
+    @steps(Step("T GET /token/, A2 DELETE /domains/{d}/aliases/{local}/{destination}", "204 (404: already gone)"))
+    def alias_deleted(self, domain: str, local_part: str, destination: str) -> None:
+        self.client.bearer("DELETE", f"/domains/{domain}/aliases/{local_part}/{destination}", body={},
+                           expect=(204,), tolerate=(404,))
+
+
+def _failing(body: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """People's reading: `internal` compared by identity, `ok` by truthiness."""
+    blocks = {name: value for name, value in body.items() if isinstance(value, dict)}
+    external = [n for n, b in blocks.items() if b.get("internal") is False and not b.get("ok")]
+    internal = [n for n, b in blocks.items() if b.get("internal") is True and not b.get("ok")]
+    return external, internal
