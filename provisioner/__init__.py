@@ -11,7 +11,7 @@ from .client import (
     DimailServerError,
     DimailUnavailable,
 )
-from .provisioner import DomainStatus, Provisioner, Step
+from .provisioner import DomainStatus, NotInitialised, Provisioner, Step
 
 __all__ = [
     "Call",
@@ -24,6 +24,7 @@ __all__ = [
     "DimailServerError",
     "DimailUnavailable",
     "DomainStatus",
+    "NotInitialised",
     "Provisioner",
     "Step",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .client import Credentials, DimailClient, DimailConflict, DimailError, DimailServerError
+from .client import Credentials, DimailClient, DimailConflict, DimailError, DimailNotFound, DimailServerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,6 +25,10 @@ PEOPLE_PERMS = ["new_domain", "create_users", "manage_users"]
 MANAGING_ROLES = ("owner", "administrator")
 # People statuses of a mail domain (PEOPLE.md §5).
 PENDING, ENABLED, ACTION_REQUIRED, FAILED = "pending", "enabled", "action_required", "failed"
+
+
+class NotInitialised(DimailError):
+    """People's user is missing on the dimail, or lacks one of its perms."""
 
 
 @dataclass(frozen=True)
@@ -106,30 +110,49 @@ class Provisioner:
     @steps(
         Step("S1 POST /users/ (admin, with the admin credentials)", "201 (409: already there)", "admin credentials given"),
         Step("S2 POST /users/ (People's user, with perms)", "201 (409: already there)", "admin credentials given"),
-        Step("PATCH /users/{people} (perms)", "200", "People's user lacks a perm"),
+        Step("GET /users/{people} (as admin)", "200", "admin credentials given"),
+        Step("PATCH /users/{people} (perms)", "200", "admin credentials given, People's user lacks a perm"),
         Step("T GET /token/", "200"),
+        Step("GET /users/{people} (as People's user)", "200 (404: not initialised)", "no admin credentials"),
     )
     def initialise(self, admin: tuple[str, str] | None = None) -> None:
         """Make sure People's user exists with new_domain, create_users, manage_users.
 
         With admin credentials, the admin is created first: on an empty dimail any
         Basic credentials act as admin (bootstrap), so this works on a fresh one too.
+        Without them, People's user is only verified: on an empty dimail the token
+        call succeeds (bootstrap), so the user itself is read to tell.
         """
+        people = self.people_user
         if admin is not None:
             admin_user, admin_password = admin
             as_admin = DimailClient(self.client.base_url, Credentials(admin_user, admin_password),
                                     transport=self.client.transport, timeout=self.client.timeout,
-                                    retries=self.client.retries, journal=self.client.journal)
+                                    retries=self.client.retries, backoff=self.client.backoff,
+                                    sleep=self.client.sleep, journal=self.client.journal)
             as_admin.basic("POST", "/users/", body={"name": admin_user, "password": admin_password,
                                                     "is_admin": True, "perms": []}, expect=(201,), tolerate=(409,))
-            as_admin.basic("POST", "/users/", body={"name": self.people_user, "password": self.client.credentials.password,
+            as_admin.basic("POST", "/users/", body={"name": people, "password": self.client.credentials.password,
                                                     "is_admin": False, "perms": PEOPLE_PERMS},
                            expect=(201,), tolerate=(409,))
-            me = as_admin.basic("GET", f"/users/{self.people_user}").json()
+            me = as_admin.basic("GET", f"/users/{people}").json()
             missing = [p for p in PEOPLE_PERMS if p not in me["perms"]]
             if missing:
-                as_admin.basic("PATCH", f"/users/{self.people_user}", body={"perms": [f"+{p}" for p in missing]})
-        self.client.token()  # proves the credentials work
+                as_admin.basic("PATCH", f"/users/{people}", body={"perms": [f"+{p}" for p in missing]})
+            self.client.token()  # proves People's credentials work
+            return
+        self.client.token()
+        try:
+            me = self.client.basic("GET", f"/users/{people}").json()
+        except DimailNotFound as absent:
+            raise NotInitialised(absent.call, absent.detail,
+                                 f"People's user {people!r} does not exist on this dimail "
+                                 "(an empty dimail accepts any credentials): run initialise with admin credentials") \
+                from absent
+        missing = [p for p in PEOPLE_PERMS if p not in me.get("perms", [])]
+        if missing:
+            raise NotInitialised(self.journal[-1], me, f"People's user {people!r} lacks the perms {missing}: "
+                                                        "run initialise with admin credentials")
 
     # --- domains -----------------------------------------------------------------
 
@@ -195,10 +218,25 @@ class Provisioner:
         return DomainStatus(self.statuses.get(domain, current), fixed, fixed=True)
 
     def _send_pending(self, domain: str) -> list[str]:
-        sent = []
+        """Send every pending mailbox; one that fails stays pending and the others still go.
+
+        The first failure is raised after the loop, so the domain keeps its status and the
+        next status fetch sends what is left (People would mark the domain enabled and
+        leave those mailboxes to an admin action).
+        """
+        sent, kept, failure = [], [], None
         for mailbox in self.pending.pop(domain, []):
-            self._create_mailbox(domain, mailbox)
-            sent.append(mailbox.local_part)
+            try:
+                self._create_mailbox(domain, mailbox)
+            except DimailError as error:
+                kept.append(mailbox)
+                failure = failure or error
+            else:
+                sent.append(mailbox.local_part)
+        if kept:
+            self.pending[domain] = kept
+        if failure is not None:
+            raise failure
         return sent
 
     # --- users and accesses (PEOPLE.md §7) ------------------------------------
@@ -257,14 +295,18 @@ class Provisioner:
         try:
             return self.client.bearer("POST", path, token=token, body=names, expect=(201,)).json()
         except DimailServerError as crash:
+            if crash.status != 500:
+                raise  # a proxy's 502 says nothing about the names
             # dimail's duplicate answer: the address probe says who holds the names (People's M2).
             probe = self.client.bearer("GET", f"/domains/{domain}/address/{mailbox.local_part}/", token=token,
                                        body=names).json()
             owner = probe.get("ox_primary_email")
             if owner == f"{mailbox.local_part}@{domain}" or (probe.get("is_mailbox") and owner is None):
                 return {"email": f"{mailbox.local_part}@{domain}", "password": None}  # already there
-            raise DimailConflict(crash.call, probe, f"the names {names['displayName']!r} are already used "
-                                                    f"in the OX context by {owner}") from crash
+            holder = f"by {owner}" if owner else "(the address probe names no holder: a display-name clash)"
+            raise DimailConflict(crash.call, probe, f"{mailbox.local_part}@{domain}: the names "
+                                                    f"{names['displayName']!r} are already used in the OX context "
+                                                    f"{holder}") from crash
 
     @steps(Step("T GET /token/, M5 PATCH /domains/{d}/mailboxes/{local} {active: no}", "200 (500/502 retried)"))
     def mailbox_disabled(self, domain: str, local_part: str) -> None:

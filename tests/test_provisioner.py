@@ -25,7 +25,7 @@ from provisioner.client import (
     DimailServerError,
     DimailUnavailable,
 )
-from provisioner.provisioner import PEOPLE_FEATURES, PEOPLE_PERMS, Provisioner
+from provisioner.provisioner import PEOPLE_FEATURES, PEOPLE_PERMS, NotInitialised, Provisioner
 
 D = "example.fr"
 PERMS = ["new_domain", "create_users", "manage_users"]
@@ -180,27 +180,33 @@ def test_initialise_patch_adds_only_the_missing_perm() -> None:
     assert [c.path for c in p.client.writes()] == ["/users/la_regie"]
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: initialise() without admin credentials on an EMPTY dimail "
-                   "returns silently (bootstrap accepts any Basic credentials for GET /token/) although its "
-                   "docstring promises People's user exists with its perms; la_regie is not created")
-def test_initialise_without_admin_on_an_empty_dimail_does_not_pass_silently() -> None:
+def test_initialise_without_admin_on_an_empty_dimail_says_so() -> None:
     fake = FakeDimail()
     p = Provisioner.for_fake(fake)
-    try:
+    with pytest.raises(NotInitialised) as caught:
         p.initialise()
-    except DimailError:
-        return  # a clear error is acceptable
-    assert "la_regie" in fake.backend.users
-    assert sorted(fake.backend.users["la_regie"].perms) == sorted(PERMS)
-
-
-def test_initialise_without_admin_on_an_empty_dimail_observed_behaviour() -> None:
-    """What happens today: one GET /token/ (200 thanks to bootstrap mode) and nothing created."""
-    fake = FakeDimail()
-    p = Provisioner.for_fake(fake)
-    p.initialise()
-    assert calls(p) == [("GET", "/token/", 200)]
+    # the bootstrap token is granted to anyone; reading People's user tells the truth
+    assert calls(p) == [("GET", "/token/", 200), ("GET", "/users/la_regie", 404)]
+    assert caught.value.status == 404 and caught.value.detail == "User not found"
+    assert "'la_regie' does not exist" in str(caught.value) and "admin credentials" in str(caught.value)
     assert fake.backend.users == {}
+
+
+def test_initialise_without_admin_verifies_an_initialised_dimail(fake: FakeDimail, p: Provisioner) -> None:
+    p.initialise()
+    assert calls(p) == [("GET", "/token/", 200), ("GET", "/users/la_regie", 200)]
+    assert p.client.writes() == []
+
+
+def test_initialise_without_admin_names_the_missing_perms() -> None:
+    fake = FakeDimail()
+    fake.add_user("admin", "admin", is_admin=True)
+    fake.add_user("la_regie", "password", perms=["new_domain"])
+    p = Provisioner.for_fake(fake)
+    with pytest.raises(NotInitialised) as caught:
+        p.initialise()
+    assert "lacks the perms ['create_users', 'manage_users']" in str(caught.value)
+    assert fake.backend.users["la_regie"].perms == ["new_domain"]
 
 
 def test_initialise_with_a_wrong_people_password_is_refused(fake: FakeDimail) -> None:
@@ -521,10 +527,7 @@ def test_mailbox_created_on_an_unseen_domain_fetches_its_status_first(fake: Fake
     assert other.statuses[D] == "enabled"
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: _send_pending pops the whole pending list before sending; "
-                   "when one mailbox fails (M2 conflict) the ones after it are lost for good, whereas People keeps "
-                   "them pending (PEOPLE.md §6 'Sending pending mailboxes ... stays pending')")
-def test_a_failing_pending_mailbox_does_not_lose_the_others() -> None:
+def test_a_failing_pending_mailbox_stays_pending_and_the_others_are_sent() -> None:
     fake = FakeDimail(seed="people-dev")
     p = Provisioner.for_fake(fake)
     p.domain_created(D, "owner-sub")
@@ -536,9 +539,17 @@ def test_a_failing_pending_mailbox_does_not_lose_the_others() -> None:
     with fake.client(headers={"Authorization": f"Bearer {fake.token('admin')}"}) as http:
         assert http.post(f"/domains/{D}/mailboxes/jean", json={"givenName": "Jean", "surName": "Dupont",
                                                                "displayName": "Jean Dupont"}).status_code == 201
+    with pytest.raises(DimailConflict) as caught:
+        p.domain_status(D)
+    assert str(caught.value) == (f"jd@{D}: the names 'Jean Dupont' are already used in the OX context "
+                                 "(the address probe names no holder: a display-name clash)")
+    assert [m.local_part for m in p.pending[D]] == ["jd"]  # kept for the next status fetch
+    assert (D, "marie") in fake.backend.mailboxes and (D, "jd") not in fake.backend.mailboxes
+    assert p.statuses[D] != "enabled"  # so the next fetch tries again
+    n = len(p.journal)
     with pytest.raises(DimailConflict):
         p.domain_status(D)
-    assert "marie" in [m.local_part for m in p.pending.get(D, [])]
+    assert [c.path for c in p.journal[n:] if c.method == "POST"] == [f"/domains/{D}/mailboxes/jd"]
 
 
 # --- 6. mailbox actions (M3-M6) -----------------------------------------------------------
@@ -778,9 +789,6 @@ def test_initialise_patch_retried() -> None:
     assert sorted(fake.backend.users["la_regie"].perms) == sorted(PERMS)
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug (minor): initialise() builds its admin DimailClient without "
-                   "the Provisioner's `sleep` (nor backoff), so retries of the admin calls use the real time.sleep "
-                   "and ignore the injected one")
 def test_initialise_admin_retries_use_the_injected_sleep() -> None:
     fake = FakeDimail()
     fake.add_user("admin", "admin", is_admin=True)
@@ -793,9 +801,6 @@ def test_initialise_admin_retries_use_the_injected_sleep() -> None:
     assert sleeps == [0.1]
 
 
-@pytest.mark.xfail(strict=True, reason="suspected bug: a 502 on M1 (a proxy failure, not dimail's duplicate 500) "
-                   "is probed with M2 and reported as DimailConflict 'names already used ... by None' instead of "
-                   "a DimailServerError; only dimail's duplicate answer is a 500")
 def test_mailbox_post_502_is_a_server_error_not_a_conflict(fake: FakeDimail, faulty) -> None:
     p, faults, sleeps = faulty
     p.domain_created(D, "owner-sub")
@@ -804,8 +809,7 @@ def test_mailbox_post_502_is_a_server_error_not_a_conflict(fake: FakeDimail, fau
         p.mailbox_created(D, "jean", "Jean", "Dupont")
 
 
-def test_mailbox_post_502_observed_behaviour(fake: FakeDimail, faulty) -> None:
-    """Today: the 502 is not retried (POST) and ends as a name conflict quoting None."""
+def test_mailbox_post_502_is_neither_retried_nor_probed(fake: FakeDimail, faulty) -> None:
     p, faults, sleeps = faulty
     p.domain_created(D, "owner-sub")
     path = f"/domains/{D}/mailboxes/jean"
@@ -813,8 +817,9 @@ def test_mailbox_post_502_observed_behaviour(fake: FakeDimail, faulty) -> None:
     with pytest.raises(DimailError) as caught:
         p.mailbox_created(D, "jean", "Jean", "Dupont")
     assert len(journal_of(p, "POST", path)) == 1
+    assert journal_of(p, "GET", f"/domains/{D}/address/jean/") == []
     assert (D, "jean") not in fake.backend.mailboxes
-    assert caught.value.status == 502
+    assert caught.value.status == 502 and caught.value.detail == "Bad Gateway"
 
 
 # --- 9. tokens -----------------------------------------------------------------------
