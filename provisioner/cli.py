@@ -9,7 +9,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .client import DimailError
+from .apply import DesiredStateError, Outcome, load
+from .apply import apply as apply_state
+from .client import Call, DimailError
 from .provisioner import Provisioner
 
 # subcommand -> (Provisioner method, positional arguments, help)
@@ -55,7 +57,62 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "access-revoked":
             sub.add_argument("--remaining-role", help="the user's remaining role on the domain, if any")
             sub.add_argument("--keep-allows", action="store_true", help="never revoke (People's behaviour)")
+    apply = events.add_parser(
+        "apply", help="bring dimail to the state a YAML/JSON file declares (idempotent)",
+        description="Read what dimail holds, then send only the People events still needed for the domains, "
+                    "owners, administrators, mailboxes and aliases FILE declares. Nothing absent from FILE is "
+                    "removed. Exit status: 0 done, 1 something failed, 2 some mailboxes stay pending (their "
+                    "domain is not enabled yet).",
+        epilog="example: provisioner apply examples/people-dev.yaml")
+    apply.add_argument("file", help="the declared state (.json, otherwise YAML)")
+    apply.add_argument("--dry-run", action="store_true", help="read and print the plan, send nothing")
+    apply.add_argument("--admin", metavar="USER:PASSWORD", help="initialise first (bootstrap an empty dimail)")
     return parser
+
+
+def _credentials(value: str) -> tuple[str, str]:
+    user, _, password = value.partition(":")
+    return user, password
+
+
+def _apply(args: argparse.Namespace, provisioner: Provisioner, out: Callable[[str], None]) -> int:
+    try:
+        desired = load(args.file)
+    except DesiredStateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    shown = 0
+
+    def show_calls(calls: list[Call]) -> None:
+        nonlocal shown
+        if not args.quiet:
+            for call in calls:
+                out(f"  {call}")
+        shown += len(calls)
+
+    def show(outcome: Outcome) -> None:
+        mark = {"done": "+", "pending": "~", "failed": "!", "skipped": "-", "planned": "?"}[outcome.result]
+        note = "" if outcome.result == "done" else f" [{outcome.result}]"
+        out(f"{mark} {outcome.action}{note}")
+        show_calls(outcome.calls)
+        if outcome.error is not None:
+            out(f"  error: {outcome.error}")
+
+    try:
+        if args.admin:
+            out("= initialise")
+            provisioner.initialise(admin=_credentials(args.admin))
+            show_calls(provisioner.journal)
+        out(f"= read {args.file}: {len(desired.domains)} domains")
+        report = apply_state(provisioner, desired, progress=show, dry_run=args.dry_run, on_read=show_calls)
+    except DimailError as exc:
+        show_calls(provisioner.journal[shown:])
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    out(f"-- {report.summary()}")
+    if report.count("failed") or report.count("skipped"):
+        return 1
+    return 2 if report.count("pending") else 0
 
 
 def _result(value: Any) -> Any:
@@ -67,13 +124,14 @@ def _result(value: Any) -> Any:
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
     args = build_parser().parse_args(argv)
-    method, positional, _ = EVENTS[args.event]
     provisioner = Provisioner(args.url, args.user, args.password, timeout=args.timeout, cache_token=args.cache_token,
                               revoke_allows=not getattr(args, "keep_allows", False))
+    if args.event == "apply":
+        return _apply(args, provisioner, out)
+    method, positional, _ = EVENTS[args.event]
     kwargs: dict[str, Any] = {arg: getattr(args, arg) for arg in positional}
     if args.event == "initialise" and args.admin:
-        user, _, password = args.admin.partition(":")
-        kwargs["admin"] = (user, password)
+        kwargs["admin"] = _credentials(args.admin)
     if args.event == "access-revoked":
         kwargs["remaining_role"] = args.remaining_role
     code = 0

@@ -172,7 +172,7 @@ class Provisioner:
             expect=(201,), tolerate=(409,),
         )
         if created.status_code == 409:
-            self._allow(self.people_user, domain)
+            self.allow(self.people_user, domain)
         self.statuses.setdefault(domain, PENDING)
         self.access_granted(domain, owner_sub, "owner")
         status = self.domain_status(domain)
@@ -257,9 +257,10 @@ class Provisioner:
         if role not in MANAGING_ROLES:
             return
         self.user_created(sub)
-        self._allow(sub, domain)
+        self.allow(sub, domain)
 
-    def _allow(self, user: str, domain: str) -> None:
+    def allow(self, user: str, domain: str) -> None:
+        """U2: let `user` manage `domain` (201, or 409 when it already may)."""
         self.client.basic("POST", "/allows/", body={"user": user, "domain": domain}, expect=(201,), tolerate=(409,))
 
     @steps(Step("DELETE /allows/{d}/{sub}", "204 (404: already gone)",
