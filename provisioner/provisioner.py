@@ -33,12 +33,29 @@ class NotInitialised(DimailError):
 
 @dataclass(frozen=True)
 class Step:
-    call: str  # "D1 POST /domains/"
+    """One dimail call an event may send. `path` uses People's spelling, slashes included."""
+
+    code: str  # PEOPLE.md's name for the call (D1, U2, M1...), "" when People has none
+    method: str
+    path: str  # placeholders: {d} domain, {sub} user, {local} local part, {destination}, {people}
+    auth: str  # "Basic" (People's user), "Basic (admin)" or "Bearer"
     statuses: str  # what the provisioner accepts, e.g. "201 (409: already there)"
     when: str = ""  # the condition, empty when always
 
 
-def steps(*declared: Step) -> Callable[[F], F]:
+@dataclass(frozen=True)
+class Also:
+    """Another event's calls, sent as part of this one."""
+
+    event: str  # the Provisioner method
+    when: str = ""
+    repeated: bool = False  # once per item (e.g. per pending mailbox)
+
+
+TOKEN = Step("T", "GET", "/token/", "Basic", "200")
+
+
+def steps(*declared: Step | Also) -> Callable[[F], F]:
     """Declare the calls an event makes, in order (the README table is generated from these)."""
 
     def mark(method: F) -> F:
@@ -108,12 +125,12 @@ class Provisioner:
     # --- dimail database initialisation (PEOPLE.md §3) ---------------------------
 
     @steps(
-        Step("S1 POST /users/ (admin, with the admin credentials)", "201 (409: already there)", "admin credentials given"),
-        Step("S2 POST /users/ (People's user, with perms)", "201 (409: already there)", "admin credentials given"),
-        Step("GET /users/{people} (as admin)", "200", "admin credentials given"),
-        Step("PATCH /users/{people} (perms)", "200", "admin credentials given, People's user lacks a perm"),
-        Step("T GET /token/", "200"),
-        Step("GET /users/{people} (as People's user)", "200 (404: not initialised)", "no admin credentials"),
+        Step("S1", "POST", "/users/", "Basic (admin)", "201 (409: already there)", "admin credentials given"),
+        Step("S2", "POST", "/users/", "Basic (admin)", "201 (409: already there)", "admin credentials given"),
+        Step("", "GET", "/users/{people}", "Basic (admin)", "200", "admin credentials given"),
+        Step("", "PATCH", "/users/{people}", "Basic (admin)", "200", "admin credentials given, a perm missing"),
+        TOKEN,
+        Step("", "GET", "/users/{people}", "Basic", "200 (404: not initialised)", "no admin credentials"),
     )
     def initialise(self, admin: tuple[str, str] | None = None) -> None:
         """Make sure People's user exists with new_domain, create_users, manage_users.
@@ -157,12 +174,11 @@ class Provisioner:
     # --- domains -----------------------------------------------------------------
 
     @steps(
-        Step("D1 POST /domains/", "201 (409: already there)"),
-        Step("POST /allows/ (People's user on the domain)", "201 (409: already there)", "the domain already existed"),
-        Step("U1 POST /users/ (owner, password no)", "201 (409: already there)"),
-        Step("U2 POST /allows/ (owner on the domain)", "201 (409: already there)"),
-        Step("D2 GET /domains/{d}/check, [D3 GET /domains/{d}/fix/]", "200", "status fetch"),
-        Step("D4 GET /domains/{d}/spec/", "200 (anything else: no spec)"),
+        Step("D1", "POST", "/domains/", "Basic", "201 (409: already there)"),
+        Step("", "POST", "/allows/", "Basic", "201 (409: already there)", "D1 answered 409: People's user on it"),
+        Also("access_granted", "the owner"),
+        Also("domain_status"),
+        Step("D4", "GET", "/domains/{d}/spec/", "Basic", "200 (anything else: no records)"),
     )
     def domain_created(self, domain: str, owner_sub: str) -> DomainStatus:
         """Create the domain as People does, let People's user and the owner manage it, fetch its status."""
@@ -188,9 +204,9 @@ class Provisioner:
         return response.json()
 
     @steps(
-        Step("D2 GET /domains/{d}/check", "200"),
-        Step("D3 GET /domains/{d}/fix/", "200", "every external check passes, an internal one fails"),
-        Step("T GET /token/, M1 POST /domains/{d}/mailboxes/{local}", "201", "state ok: per pending mailbox"),
+        Step("D2", "GET", "/domains/{d}/check", "Basic", "200"),
+        Also("mailbox_sent", "state ok and not yet enabled: per pending mailbox", repeated=True),
+        Step("D3", "GET", "/domains/{d}/fix/", "Basic", "200", "state broken, only internal checks failing"),
     )
     def domain_status(self, domain: str) -> DomainStatus:
         """People's status fetch (CHECKS.md §8): check; ok → enabled (pending mailboxes sent first);
@@ -227,7 +243,7 @@ class Provisioner:
         sent, kept, failure = [], [], None
         for mailbox in self.pending.pop(domain, []):
             try:
-                self._create_mailbox(domain, mailbox)
+                self.mailbox_sent(domain, mailbox.local_part, mailbox.first_name, mailbox.last_name)
             except DimailError as error:
                 kept.append(mailbox)
                 failure = failure or error
@@ -241,17 +257,14 @@ class Provisioner:
 
     # --- users and accesses (PEOPLE.md §7) ------------------------------------
 
-    @steps(Step("U1 POST /users/ (name = sub, password no)", "201 (409: already there)"))
+    @steps(Step("U1", "POST", "/users/", "Basic", "201 (409: already there)"))
     def user_created(self, sub: str) -> None:
         """Create the dimail user named after the ProConnect `sub`: People's user then manages it."""
         # People's body, byte for byte: `is_admin` is the string "false".
         self.client.basic("POST", "/users/", body={"name": sub, "password": "no", "is_admin": "false", "perms": []},
                           expect=(201,), tolerate=(409,))
 
-    @steps(
-        Step("U1 POST /users/", "201 (409: already there)", "role owner or administrator"),
-        Step("U2 POST /allows/", "201 (409: already there)", "role owner or administrator"),
-    )
+    @steps(Also("user_created", "role owner or administrator"), Also("allow", "role owner or administrator"))
     def access_granted(self, domain: str, sub: str, role: str) -> None:
         """Owners and administrators get a dimail user and an allow on the domain; viewers get nothing."""
         if role not in MANAGING_ROLES:
@@ -259,12 +272,13 @@ class Provisioner:
         self.user_created(sub)
         self.allow(sub, domain)
 
+    @steps(Step("U2", "POST", "/allows/", "Basic", "201 (409: already there)"))
     def allow(self, user: str, domain: str) -> None:
         """U2: let `user` manage `domain` (201, or 409 when it already may)."""
         self.client.basic("POST", "/allows/", body={"user": user, "domain": domain}, expect=(201,), tolerate=(409,))
 
-    @steps(Step("DELETE /allows/{d}/{sub}", "204 (404: already gone)",
-                "no owner/administrator role left, and revoke_allows on (People never revokes)"))
+    @steps(Step("", "DELETE", "/allows/{d}/{sub}", "Basic", "204 (404: already gone)",
+                "no owner/administrator role left, revoke_allows on (People never revokes)"))
     def access_revoked(self, domain: str, sub: str, remaining_role: str | None = None) -> None:
         """Remove the allow once the user holds no owner/administrator access on the domain any more."""
         if not self.revoke_allows or remaining_role in MANAGING_ROLES:
@@ -274,9 +288,8 @@ class Provisioner:
     # --- mailboxes (PEOPLE.md §4, M1-M7) -----------------------------------------
 
     @steps(
-        Step("D2… status fetch", "200", "the domain's People status is not known yet"),
-        Step("T GET /token/, M1 POST /domains/{d}/mailboxes/{local}", "201", "the domain is enabled (else: pending)"),
-        Step("M2 GET /domains/{d}/address/{local}/", "200", "M1 answered 500 (duplicate)"),
+        Also("domain_status", "the domain's People status is not known yet"),
+        Also("mailbox_sent", "the domain is enabled (else the mailbox stays pending)"),
     )
     def mailbox_created(self, domain: str, local_part: str, first_name: str, last_name: str) -> dict[str, Any] | None:
         """Send the mailbox if the domain is enabled (returns dimail's `{email, password}`); else keep it pending."""
@@ -286,9 +299,17 @@ class Provisioner:
         if self.statuses[domain] != ENABLED:
             self.pending.setdefault(domain, []).append(mailbox)
             return None
-        return self._create_mailbox(domain, mailbox)
+        return self.mailbox_sent(domain, mailbox.local_part, mailbox.first_name, mailbox.last_name)
 
-    def _create_mailbox(self, domain: str, mailbox: PendingMailbox) -> dict[str, Any]:
+    @steps(
+        TOKEN,
+        Step("M1", "POST", "/domains/{d}/mailboxes/{local}", "Bearer", "201 (500: M2)"),
+        Step("M2", "GET", "/domains/{d}/address/{local}/", "Bearer", "200: already there, or the names are taken",
+             "M1 answered 500 (dimail's duplicate)"),
+    )
+    def mailbox_sent(self, domain: str, local_part: str, first_name: str, last_name: str) -> dict[str, Any]:
+        """Send one mailbox to dimail now, whatever the domain's People status (People's "send" step)."""
+        mailbox = PendingMailbox(local_part.lower(), first_name, last_name)
         names = {"givenName": mailbox.first_name, "surName": mailbox.last_name,
                  "displayName": f"{mailbox.first_name} {mailbox.last_name}"}
         token = self.client.token()
@@ -309,32 +330,33 @@ class Provisioner:
                                                     f"{names['displayName']!r} are already used in the OX context "
                                                     f"{holder}") from crash
 
-    @steps(Step("T GET /token/, M5 PATCH /domains/{d}/mailboxes/{local} {active: no}", "200 (500/502 retried)"))
+    @steps(TOKEN, Step("M5", "PATCH", "/domains/{d}/mailboxes/{local}", "Bearer", "200 (500/502 retried)"))
     def mailbox_disabled(self, domain: str, local_part: str) -> None:
         self.client.bearer("PATCH", f"/domains/{domain}/mailboxes/{local_part}", body={"active": "no"})
 
-    @steps(Step("T GET /token/, M6 PATCH /domains/{d}/mailboxes/{local} {active: yes, names}", "200 (500/502 retried)"))
+    @steps(TOKEN, Step("M6", "PATCH", "/domains/{d}/mailboxes/{local}", "Bearer", "200 (500/502 retried)"))
     def mailbox_enabled(self, domain: str, local_part: str, first_name: str, last_name: str) -> None:
         self.client.bearer("PATCH", f"/domains/{domain}/mailboxes/{local_part}", body={
             "active": "yes", "givenName": first_name, "surName": last_name, "displayName": f"{first_name} {last_name}"})
 
-    @steps(Step("T GET /token/, M3 POST /domains/{d}/mailboxes/{local}/code", "2xx"))
+    @steps(TOKEN, Step("M3", "POST", "/domains/{d}/mailboxes/{local}/code", "Bearer", "2xx"))
     def login_code(self, domain: str, local_part: str) -> dict[str, Any]:
         return self.client.bearer("POST", f"/domains/{domain}/mailboxes/{local_part}/code",
                                   body={"expires_in": 3600, "maxuse": 3}, expect=range(200, 300)).json()
 
-    @steps(Step("T GET /token/, M4 POST /domains/{d}/mailboxes/{local}/reset_password/", "200"))
+    @steps(TOKEN, Step("M4", "POST", "/domains/{d}/mailboxes/{local}/reset_password/", "Bearer", "200"))
     def password_reset(self, domain: str, local_part: str) -> dict[str, Any]:
         return self.client.bearer("POST", f"/domains/{domain}/mailboxes/{local_part}/reset_password/").json()
 
     # --- aliases (A1-A4) -------------------------------------------------------------
 
-    @steps(Step("T GET /token/, A1 POST /domains/{d}/aliases/", "201 (409: already there)"))
+    @steps(TOKEN, Step("A1", "POST", "/domains/{d}/aliases/", "Bearer", "201 (409: already there)"))
     def alias_created(self, domain: str, local_part: str, destination: str) -> None:
         self.client.bearer("POST", f"/domains/{domain}/aliases/",
                            body={"user_name": local_part, "destination": destination}, expect=(201,), tolerate=(409,))
 
-    @steps(Step("T GET /token/, A2 DELETE /domains/{d}/aliases/{local}/{destination}", "204 (404: already gone)"))
+    @steps(TOKEN, Step("A2", "DELETE", "/domains/{d}/aliases/{local}/{destination}", "Bearer",
+                       "204 (404: already gone)"))
     def alias_deleted(self, domain: str, local_part: str, destination: str) -> None:
         self.client.bearer("DELETE", f"/domains/{domain}/aliases/{local_part}/{destination}", body={},
                            expect=(204,), tolerate=(404,))
