@@ -1,0 +1,147 @@
+"""The compatibility report: per contract family, what passed, failed (and why), was skipped (and why).
+
+Written as JSON (for CI) and Markdown (for people) with `--dimail-report PATH`,
+and summed up at the end of the terminal output. It also holds the target's
+description, its schema drift against the fake, and what the clean-up could
+not delete.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .drift import Drift, compare, reference_openapi
+from .target import Target
+
+FAMILIES = {
+    "sequence": "Permission sequence (state machine over People events)",
+    "people": "People compatibility (the calls People sends, the fields it reads)",
+    "rules": "API rules (authentication, refusals, conflicts)",
+    "schema": "Schema conformance (schemathesis against the target's OpenAPI)",
+    "steering": "Fake-only steering (simulated DNS, platform faults)",
+}
+
+
+@dataclass
+class Result:
+    nodeid: str
+    family: str
+    outcome: str  # passed | failed | skipped
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    families: dict[str, str] = field(default_factory=dict)  # nodeid -> family
+    results: dict[str, Result] = field(default_factory=dict)
+    about: dict[str, Any] = field(default_factory=dict)
+    drift: list[Drift] = field(default_factory=list)
+    cleanup: list[str] = field(default_factory=list)
+    cleanup_seconds: float = 0.0
+
+    def target(self, target: Target) -> None:
+        self.about = {"target": target.label, "url": target.url, "version": target.version,
+                      "operations": len(target.operations), "steering": target.steerable,
+                      "prefix": target.prefix, "date": datetime.now(UTC).isoformat(timespec="seconds")}
+        self.drift = compare(target.openapi, reference_openapi())
+
+    def record(self, nodeid: str, report: pytest.TestReport) -> None:
+        """Keep the worst phase: a failing setup or teardown fails the contract too."""
+        family = self.families[nodeid]
+        current = self.results.get(nodeid)
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            result = Result(nodeid, family, "skipped", reason.removeprefix("Skipped: "))
+        elif report.failed:
+            result = Result(nodeid, family, "failed", _first_lines(report))
+        elif report.when == "call":
+            result = Result(nodeid, family, "passed")
+        else:
+            return
+        result.seconds = report.duration + (current.seconds if current else 0.0)
+        if current is None or current.outcome == "passed" or result.outcome == "failed":
+            self.results[nodeid] = result
+
+    # --- output ----------------------------------------------------------------------
+
+    def counts(self, family: str | None = None) -> dict[str, int]:
+        chosen = [r for r in self.results.values() if family is None or r.family == family]
+        return {o: sum(1 for r in chosen if r.outcome == o) for o in ("passed", "failed", "skipped")}
+
+    @property
+    def compatible(self) -> bool:
+        return self.counts()["failed"] == 0 and not self.cleanup
+
+    def summary_lines(self) -> list[str]:
+        lines = [f"target: {self.about.get('target', '?')} (OpenAPI version {self.about.get('version', '?')}, "
+                 f"{self.about.get('operations', 0)} operations, prefix {self.about.get('prefix', '?')})"]
+        for family in FAMILIES:
+            c = self.counts(family)
+            if any(c.values()):
+                lines.append(f"{family:<9} {c['passed']:>3} passed {c['failed']:>3} failed {c['skipped']:>3} skipped"
+                             f"  — {FAMILIES[family]}")
+        for r in self.results.values():
+            if r.outcome == "failed":
+                lines.append(f"FAILED {r.nodeid}: {r.message.splitlines()[0] if r.message else ''}")
+        kinds = {k: sum(1 for d in self.drift if d.kind == k) for k in dict.fromkeys(d.kind for d in self.drift)}
+        lines.append("drift against the fake: " + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"))
+        if self.cleanup:
+            lines += [f"clean-up: {problem}" for problem in self.cleanup]
+        lines.append("verdict: " + ("compatible" if self.compatible else "NOT compatible"))
+        return lines
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"about": self.about, "compatible": self.compatible, "counts": self.counts(),
+                "families": {f: self.counts(f) for f in FAMILIES},
+                "results": [asdict(r) for r in self.results.values()],
+                "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup}
+
+    def markdown(self) -> str:
+        out = [f"# dimail compatibility: {self.about.get('target', '?')}", "",
+               f"- verdict: **{'compatible' if self.compatible else 'NOT compatible'}**",
+               *(f"- {k}: `{v}`" for k, v in self.about.items()), "",
+               "| family | passed | failed | skipped |", "|---|---|---|---|"]
+        for family, title in FAMILIES.items():
+            c = self.counts(family)
+            if any(c.values()):
+                out.append(f"| {title} | {c['passed']} | {c['failed']} | {c['skipped']} |")
+        for outcome, title in (("failed", "Failures"), ("skipped", "Skipped, with the reason")):
+            chosen = [r for r in self.results.values() if r.outcome == outcome]
+            if chosen:
+                out += ["", f"## {title}", ""]
+                out += [f"- `{r.nodeid}`: {_one_line(r.message)}" for r in chosen]
+        out += ["", "## Schema drift (target against the fake)", ""]
+        if self.drift:
+            out += ["| operation | kind | detail |", "|---|---|---|"]
+            out += [f"| `{d.operation}` | {d.kind} | {d.detail} |" for d in self.drift]
+        else:
+            out.append("None: the target declares exactly the fake's operations.")
+        if self.cleanup:
+            out += ["", "## Clean-up problems", "", *(f"- {p}" for p in self.cleanup)]
+        return "\n".join(out) + "\n"
+
+    def write(self, path: Path) -> list[Path]:
+        base = path.with_suffix("") if path.suffix in (".json", ".md") else path
+        json_path, md_path = base.with_suffix(".json"), base.with_suffix(".md")
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        md_path.write_text(self.markdown(), encoding="utf-8")
+        return [json_path, md_path]
+
+
+def _first_lines(report: pytest.TestReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message)
+    return str(report.longrepr).strip().splitlines()[-1] if report.longrepr else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:400].replace("|", "\\|")

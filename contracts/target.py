@@ -1,0 +1,166 @@
+"""The dimail the contracts run against: the in-process fake, an ASGI app, or a server given its URL.
+
+A `Target` knows how to reach it (URL, optional in-process transport), the
+credentials to use, what it can do (its own `/openapi.json`), the run's
+random name prefix, and what the run created so that `cleanup()` removes it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from provisioner import Provisioner
+
+IN_PROCESS_URL = "http://dimail"
+# The fake's control plane: present in its OpenAPI, never in a real dimail's.
+STEERING = {("PUT", "/_fake/dns/{name}"), ("POST", "/_fake/dns/{name}/publish"),
+            ("PATCH", "/_fake/domains/{domain_name}/platform")}
+
+
+class TargetError(Exception):
+    """The target cannot be used as asked (remote without permission, bad option, unreachable)."""
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def credentials(value: str, option: str) -> tuple[str, str]:
+    user, sep, password = value.partition(":")
+    if not sep or not user:
+        raise TargetError(f"{option} expects USER:PASSWORD, got {value!r}")
+    return user, password
+
+
+def load_app(spec: str) -> Any:
+    """`module:callable` returning an ASGI app or a `FakeDimail` (for mutants and custom fakes)."""
+    module, sep, name = spec.partition(":")
+    if not sep:
+        raise TargetError(f"--dimail-app expects MODULE:CALLABLE, got {spec!r}")
+    factory = getattr(importlib.import_module(module), name)
+    made = factory() if callable(factory) and not hasattr(factory, "routes") else factory
+    return getattr(made, "app", made)
+
+
+@dataclass
+class Target:
+    url: str
+    admin: tuple[str, str] | None
+    people: tuple[str, str]
+    transport: httpx.BaseTransport | None = None
+    label: str = ""
+    prefix: str = field(default_factory=lambda: "ct" + secrets.token_hex(3))
+    openapi: dict[str, Any] = field(default_factory=dict)
+    created_domains: list[str] = field(default_factory=list)
+    created_users: list[str] = field(default_factory=list)
+    _counter: int = 0
+
+    # --- reaching it ------------------------------------------------------------
+
+    def http(self, auth: tuple[str, str] | None = None, bearer: str | None = None,
+             follow_redirects: bool = True) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return httpx.Client(base_url=self.url, transport=self.transport, auth=auth, headers=headers,
+                            follow_redirects=follow_redirects, timeout=30)
+
+    def provisioner(self, **kwargs: Any) -> Provisioner:
+        user, password = self.people
+        return Provisioner(self.url, user, password, transport=self.transport, **kwargs)
+
+    def token(self, user: str | None = None) -> str:
+        """A token for People's user, or for `user` by impersonation (People's user manages it)."""
+        params = {"username": user} if user else {}
+        with self.http(auth=self.people) as http:
+            answer = http.get("/token/", params=params)
+        answer.raise_for_status()
+        return answer.json()["access_token"]
+
+    # --- what it can do ------------------------------------------------------------
+
+    def load_openapi(self) -> None:
+        with self.http() as http:
+            answer = http.get("/openapi.json")
+        if answer.status_code != 200:
+            raise TargetError(f"{self.url}/openapi.json answered {answer.status_code}: cannot discover operations")
+        self.openapi = answer.json()
+
+    @property
+    def operations(self) -> set[tuple[str, str]]:
+        return {(method.upper(), path) for path, item in self.openapi.get("paths", {}).items()
+                for method in item if method in ("get", "post", "put", "patch", "delete")}
+
+    def lacks(self, *needed: tuple[str, str]) -> list[str]:
+        """The needed operations (method, path template) the target does not declare."""
+        have = self.operations
+        return [f"{m} {p}" for m, p in needed if (m, p) not in have]
+
+    @property
+    def steerable(self) -> bool:
+        return STEERING <= self.operations
+
+    @property
+    def version(self) -> str:
+        return str(self.openapi.get("info", {}).get("version", "?"))
+
+    # --- names and clean-up ---------------------------------------------------------
+
+    def name(self, kind: str) -> str:
+        """A fresh name carrying the run's prefix: domains `<prefix>-d1.contract.test`, users `<prefix>-u1`."""
+        self._counter += 1
+        if kind == "domain":
+            return f"{self.prefix}-d{self._counter}.contract.test"
+        return f"{self.prefix}-{kind[0]}{self._counter}"
+
+    def cleanup(self) -> list[str]:
+        """Delete every domain and user this run created (mailboxes and aliases first); what failed, described."""
+        problems: list[str] = []
+        auth = self.admin or self.people
+        with self.http(auth=auth) as basic:
+            token = basic.get("/token/").json().get("access_token")
+        with self.http(bearer=token) as bearer, self.http(auth=auth) as basic:
+            for domain in reversed(self.created_domains):
+                aliases = bearer.get(f"/domains/{domain}/aliases/")
+                for alias in aliases.json() if aliases.status_code == 200 else []:
+                    bearer.delete(f"/domains/{domain}/aliases/{alias['username']}/all")
+                mailboxes = bearer.get(f"/domains/{domain}/mailboxes/")
+                for mailbox in mailboxes.json() if mailboxes.status_code == 200 else []:
+                    local, _, at = mailbox["email"].partition("@")
+                    if at == domain and local != "oxadmin":
+                        bearer.delete(f"/domains/{domain}/mailboxes/{local}")
+                answer = basic.delete(f"/domains/{domain}")
+                if answer.status_code not in (204, 404):
+                    problems.append(f"DELETE /domains/{domain} answered {answer.status_code}: {answer.text[:120]}")
+            for user in reversed(self.created_users):
+                answer = basic.delete(f"/users/{user}")
+                if answer.status_code not in (204, 404):
+                    problems.append(f"DELETE /users/{user} answered {answer.status_code}: {answer.text[:120]}")
+        return problems
+
+
+@contextmanager
+def in_process(factory: Callable[[], Any] | None = None) -> Iterator[tuple[str, httpx.BaseTransport, str]]:
+    """The default target: a fresh fake in this process, seeded like People's dev setup."""
+    from fake_dimail.fake import FakeDimail
+    from fake_dimail.transport import ASGISyncTransport
+
+    app = factory() if factory is not None else FakeDimail(seed="people-dev").app
+    transport = ASGISyncTransport(app)
+    try:
+        yield IN_PROCESS_URL, transport, "in-process fake"
+    finally:
+        transport.close()
