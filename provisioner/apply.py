@@ -221,16 +221,19 @@ def execute(p: Provisioner, actions: list[Action], state: State,
     """Send each action; a failure is recorded and the next actions still run (except on a failed domain)."""
     for d, dimail_state in state.domains.items():
         if dimail_state == "ok":
-            p.statuses.setdefault(d, ENABLED)  # People stores `enabled` for a domain dimail says is ok
+            p.statuses[d] = ENABLED  # dimail's word now beats what this provisioner concluded before
     outcomes: list[Outcome] = []
     failed_domains: set[str] = set()
     not_created: set[tuple[str, str]] = set()
+    waiting: set[tuple[str, str]] = set()  # mailboxes kept pending: what follows them waits too
     for action in actions:
         mark = len(p.journal)
         result: Result = "done"
         error = None
         if action.domain in failed_domains or (action.domain, action.target) in not_created:
             result = "skipped"
+        elif (action.domain, action.target) in waiting:
+            result = "pending"
         else:
             try:
                 result = _send(p, action)
@@ -238,8 +241,10 @@ def execute(p: Provisioner, actions: list[Action], state: State,
                 result, error = "failed", exc
         if result != "done" and action.kind == "domain":
             failed_domains.add(action.domain)
-        if result != "done" and action.kind == "mailbox":
+        if action.kind == "mailbox" and result in ("failed", "skipped"):
             not_created.add((action.domain, action.target))
+        if action.kind == "mailbox" and result == "pending":
+            waiting.add((action.domain, action.target))
         outcome = Outcome(action, result, p.journal[mark:], error)
         outcomes.append(outcome)
         progress(outcome)

@@ -297,7 +297,9 @@ class Provisioner:
         if domain not in self.statuses:
             self.domain_status(domain)
         if self.statuses[domain] != ENABLED:
-            self.pending.setdefault(domain, []).append(mailbox)
+            queue = self.pending.setdefault(domain, [])
+            if all(m.local_part != mailbox.local_part for m in queue):  # asked twice: still one mailbox
+                queue.append(mailbox)
             return None
         return self.mailbox_sent(domain, mailbox.local_part, mailbox.first_name, mailbox.last_name)
 

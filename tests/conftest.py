@@ -38,10 +38,17 @@ def start_server(*args: str) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("fake-dimail did not start within 20 s")
 
 
+def served(*args: str) -> Iterator[str]:
+    """For fixtures: `yield from served(...)` gives the URL of a standalone fake, stopped afterwards."""
+    process, url = start_server(*args)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def empty_server() -> Iterator[str]:
     """A standalone fake, empty like a freshly recreated dimail container."""
-    process, url = start_server("--seed", "empty")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    yield from served("--seed", "empty")

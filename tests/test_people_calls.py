@@ -12,7 +12,7 @@ import base64
 import pytest
 import requests
 
-from tests.conftest import start_server
+from tests.conftest import served, start_server
 
 CREDENTIALS = base64.b64encode(b"la_regie:password").decode()  # People's default setting
 BASIC = {"Authorization": f"Basic {CREDENTIALS}", "Content-Type": "application/json"}

@@ -19,7 +19,7 @@ import requests
 
 from fake_dimail import FakeDimail
 from fake_dimail.config import Settings
-from tests.conftest import start_server
+from tests.conftest import served
 
 DOMAIN = "example.fr"
 CREATE_BODY = {"name": DOMAIN, "context_name": DOMAIN, "features": ["webmail", "mailbox", "alias"],
@@ -354,18 +354,12 @@ def test_people_logic_ignores_string_booleans():
 
 @pytest.fixture(scope="module")
 def dns_auto_server() -> Iterator[str]:
-    process, url = start_server("--seed", "people-dev", "--dns", "auto")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    yield from served("--seed", "people-dev", "--dns", "auto")
 
 
 @pytest.fixture(scope="module")
 def certs_on_check_server() -> Iterator[str]:
-    process, url = start_server("--seed", "people-dev", "--dns", "auto", "--certs-on-check")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    yield from served("--seed", "people-dev", "--dns", "auto", "--certs-on-check")
 
 
 def test_f_standalone_dns_auto_reaches_enabled_through_fix(dns_auto_server):

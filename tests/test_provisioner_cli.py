@@ -11,15 +11,12 @@ import httpx
 import pytest
 
 from provisioner.cli import main
-from tests.conftest import start_server
+from tests.conftest import served
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    process, url = start_server("--seed", "empty", "--dns", "auto")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    yield from served("--seed", "empty", "--dns", "auto")
 
 
 def run(url: str, *args: str) -> tuple[int, list[str]]:
