@@ -52,9 +52,10 @@ def load_app(spec: str) -> Any:
     module, sep, name = spec.partition(":")
     if not sep:
         raise TargetError(f"--dimail-app expects MODULE:CALLABLE, got {spec!r}")
-    factory = getattr(importlib.import_module(module), name)
-    made = factory() if callable(factory) and not hasattr(factory, "routes") else factory
-    return getattr(made, "app", made)
+    from fake_dimail.fake import FakeDimail
+
+    made = getattr(importlib.import_module(module), name)()
+    return made.app if isinstance(made, FakeDimail) else made
 
 
 @dataclass
@@ -127,16 +128,23 @@ class Target:
         return f"{self.prefix}-{kind[0]}{self._counter}"
 
     def cleanup(self) -> list[str]:
-        """Delete every domain and user this run created (mailboxes and aliases first); what failed, described."""
+        """Delete every domain and user this run created; what could not be deleted, described."""
+        problems = self.remove(self.created_domains, self.created_users)
+        self.created_domains.clear()
+        self.created_users.clear()
+        return problems
+
+    def remove(self, domains: list[str], users: list[str]) -> list[str]:
+        """Delete these domains (their aliases and mailboxes first), then these users."""
         problems: list[str] = []
         auth = self.admin or self.people
         with self.http(auth=auth) as basic:
             token = basic.get("/token/").json().get("access_token")
         with self.http(bearer=token) as bearer, self.http(auth=auth) as basic:
-            for domain in reversed(self.created_domains):
+            for domain in reversed(domains):
                 aliases = bearer.get(f"/domains/{domain}/aliases/")
-                for alias in aliases.json() if aliases.status_code == 200 else []:
-                    bearer.delete(f"/domains/{domain}/aliases/{alias['username']}/all")
+                for local in {a["username"] for a in (aliases.json() if aliases.status_code == 200 else [])}:
+                    bearer.delete(f"/domains/{domain}/aliases/{local}/all")
                 mailboxes = bearer.get(f"/domains/{domain}/mailboxes/")
                 for mailbox in mailboxes.json() if mailboxes.status_code == 200 else []:
                     local, _, at = mailbox["email"].partition("@")
@@ -145,7 +153,7 @@ class Target:
                 answer = basic.delete(f"/domains/{domain}")
                 if answer.status_code not in (204, 404):
                     problems.append(f"DELETE /domains/{domain} answered {answer.status_code}: {answer.text[:120]}")
-            for user in reversed(self.created_users):
+            for user in reversed(users):
                 answer = basic.delete(f"/users/{user}")
                 if answer.status_code not in (204, 404):
                     problems.append(f"DELETE /users/{user} answered {answer.status_code}: {answer.text[:120]}")

@@ -1,0 +1,97 @@
+"""A pure-Python reference model of what dimail holds after People's events (no HTTP here).
+
+It predicts, for the domains and users one run creates: the allows, the
+mailboxes (with their active flag), the aliases, People's status of each
+domain and its pending mailboxes. The state machine compares it with what the
+target says after every step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MANAGING = ("owner", "administrator")
+
+
+@dataclass
+class Model:
+    people: str  # People's own dimail user
+    users: set[str] = field(default_factory=set)
+    domains: set[str] = field(default_factory=set)
+    allows: set[tuple[str, str]] = field(default_factory=set)  # (user, domain)
+    mailboxes: dict[tuple[str, str], bool] = field(default_factory=dict)  # (domain, local) -> active
+    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (domain, local) -> "first last"
+    aliases: set[tuple[str, str, str]] = field(default_factory=set)  # (domain, local, destination)
+    published: set[str] = field(default_factory=set)  # domains whose DNS the fake publishes
+    enabled: set[str] = field(default_factory=set)  # People's status `enabled`
+    pending: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # domain -> [(local, names)]
+
+    # --- events ---------------------------------------------------------------------------
+
+    def user_created(self, sub: str) -> None:
+        self.users.add(sub)
+
+    def domain_created(self, domain: str, owner: str) -> None:
+        self.domains.add(domain)
+        self.allows.add((self.people, domain))
+        self.access_granted(domain, owner, "owner")
+        self.status_fetched(domain)
+
+    def access_granted(self, domain: str, sub: str, role: str) -> None:
+        if role in MANAGING:
+            self.users.add(sub)
+            self.allows.add((sub, domain))
+
+    def access_revoked(self, domain: str, sub: str, remaining_role: str | None) -> None:
+        if remaining_role not in MANAGING:
+            self.allows.discard((sub, domain))
+
+    def status_fetched(self, domain: str) -> list[str]:
+        """People's status after a fetch: enabled only when the DNS is right (the fake's /fix does the rest).
+
+        Returns the pending mailboxes that the fetch should try to send."""
+        if domain not in self.published:
+            return []
+        was = domain in self.enabled
+        self.enabled.add(domain)
+        return [] if was else [local for local, _ in self.pending.get(domain, [])]
+
+    def clash(self, domain: str, local: str, names: str) -> bool:
+        """dimail refuses a mailbox whose display name another mailbox of the domain's context holds."""
+        return any(d == domain and other != local and held.casefold() == names.casefold()
+                   for (d, other), held in self.names.items())
+
+    def mailbox_sent(self, domain: str, local: str, names: str) -> bool:
+        """True when dimail accepts it (or already has it); False: the names are taken."""
+        if (domain, local) in self.mailboxes:
+            return True
+        if self.clash(domain, local, names):
+            return False
+        self.mailboxes[(domain, local)] = True
+        self.names[(domain, local)] = names
+        return True
+
+    def pend(self, domain: str, local: str, names: str) -> None:
+        queue = self.pending.setdefault(domain, [])
+        if all(existing != local for existing, _ in queue):
+            queue.append((local, names))
+
+    def send_pending(self, domain: str) -> bool:
+        """The status fetch's sending; True when every pending mailbox went."""
+        kept = [(local, names) for local, names in self.pending.pop(domain, [])
+                if not self.mailbox_sent(domain, local, names)]
+        if kept:
+            self.pending[domain] = kept
+            self.enabled.discard(domain)  # the provisioner keeps the status until they all went
+        return not kept
+
+    # --- what the target should show ---------------------------------------------------------
+
+    def allowed(self, user: str, domain: str) -> bool:
+        return (user, domain) in self.allows
+
+    def mailboxes_of(self, domain: str) -> dict[str, bool]:
+        return {local: active for (d, local), active in self.mailboxes.items() if d == domain}
+
+    def aliases_of(self, domain: str) -> set[tuple[str, str]]:
+        return {(local, dest) for d, local, dest in self.aliases if d == domain}
