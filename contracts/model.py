@@ -23,6 +23,7 @@ class Model:
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (domain, local) -> "first last"
     aliases: set[tuple[str, str, str]] = field(default_factory=set)  # (domain, local, destination)
     published: set[str] = field(default_factory=set)  # domains whose DNS the fake publishes
+    certified: set[str] = field(default_factory=set)  # certificate issued by a /fix
     enabled: set[str] = field(default_factory=set)  # People's status `enabled`
     pending: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # domain -> [(local, names)]
 
@@ -47,10 +48,17 @@ class Model:
             self.allows.discard((sub, domain))
 
     def status_fetched(self, domain: str) -> list[str]:
-        """People's status after a fetch: enabled only when the DNS is right (the fake's /fix does the rest).
+        """People's status after a fetch; returns the pending mailboxes the fetch should try to send.
 
-        Returns the pending mailboxes that the fetch should try to send."""
+        With the DNS right, the first check still fails on the certificate alone, so People calls
+        /fix/ (which issues it) and marks the domain enabled *without* sending the pending
+        mailboxes; only a later fetch of a domain not yet enabled whose check is `ok` sends them.
+        """
         if domain not in self.published:
+            return []
+        if domain not in self.certified:
+            self.certified.add(domain)
+            self.enabled.add(domain)
             return []
         was = domain in self.enabled
         self.enabled.add(domain)

@@ -70,6 +70,7 @@ class Target:
     created_domains: list[str] = field(default_factory=list)
     created_users: list[str] = field(default_factory=list)
     _counter: int = 0
+    _shared: httpx.Client | None = field(default=None, repr=False)
 
     # --- reaching it ------------------------------------------------------------
 
@@ -79,6 +80,15 @@ class Target:
         return httpx.Client(base_url=self.url, transport=self.transport, auth=auth, headers=headers,
                             follow_redirects=follow_redirects, timeout=30)
 
+    def call(self, method: str, path: str, auth: tuple[str, str] | None = None, bearer: str | None = None,
+             **kwargs: Any) -> httpx.Response:
+        """One request on a kept connection (invariants make many: a new socket each would dominate)."""
+        if self._shared is None:
+            self._shared = httpx.Client(base_url=self.url, transport=self.transport, follow_redirects=True,
+                                        timeout=30)
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return self._shared.request(method, path, auth=auth, headers=headers, **kwargs)
+
     def provisioner(self, **kwargs: Any) -> Provisioner:
         user, password = self.people
         return Provisioner(self.url, user, password, transport=self.transport, **kwargs)
@@ -86,8 +96,7 @@ class Target:
     def token(self, user: str | None = None) -> str:
         """A token for People's user, or for `user` by impersonation (People's user manages it)."""
         params = {"username": user} if user else {}
-        with self.http(auth=self.people) as http:
-            answer = http.get("/token/", params=params)
+        answer = self.call("GET", "/token/", auth=self.people, params=params)
         answer.raise_for_status()
         return answer.json()["access_token"]
 
