@@ -41,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="allow a target that is not on this machine (the suite writes, then deletes, data)")
     group.addoption("--dimail-report", metavar="PATH",
                     help="write PATH.json and PATH.md: the compatibility report")
+    group.addoption("--dimail-schema-writes", action="store_true",
+                    help="run the schema contracts of writing operations on a real dimail too (random data)")
     group.addoption("--dimail-examples", metavar="N", type=int, default=None,
                     help="hypothesis examples per property, drawn at random (default: 8, the same ones every run)")
 

@@ -62,7 +62,8 @@ class Report:
         elif report.failed:
             result = Result(nodeid, family, "failed", _first_lines(report))
         elif report.when == "call":
-            result = Result(nodeid, family, "passed")
+            quirks = [q for key, value in report.user_properties if key == "quirks" for q in value]
+            result = Result(nodeid, family, "passed", f"documented quirks seen: {'; '.join(quirks)}" if quirks else "")
         else:
             return
         result.seconds = report.duration + (current.seconds if current else 0.0)

@@ -86,7 +86,9 @@ class Target:
         if self._shared is None:
             self._shared = httpx.Client(base_url=self.url, transport=self.transport, follow_redirects=True,
                                         timeout=30)
-        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        headers = dict(kwargs.pop("headers", None) or {})
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
         return self._shared.request(method, path, auth=auth, headers=headers, **kwargs)
 
     def provisioner(self, **kwargs: Any) -> Provisioner:

@@ -47,4 +47,5 @@ class ASGISyncTransport(httpx.BaseTransport):
 
         future = asyncio.run_coroutine_threadsafe(exchange(), self._loop())
         status, headers, content = future.result()
-        return httpx.Response(status, headers=headers, content=content, request=request)
+        # A stream, not `content=`: the client then reads and closes it, which sets `.elapsed`.
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request)

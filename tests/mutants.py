@@ -103,3 +103,26 @@ async def _answer(send: Send, status: int, payload: bytes) -> None:
 def missing_operation() -> Any:
     """No DELETE /allows/{domain_name}/{user_name} at all."""
     return _Without(_fake(), "DELETE", "/allows/{domain_name}/{user_name}", r"/allows/[^/]+/[^/]+")
+
+
+class _Unsteerable:
+    """A fake that looks like a real dimail: no `/_fake/` in its document, 404 there."""
+
+    def __init__(self, fake: FakeDimail) -> None:
+        self.app = fake.app
+        document = copy.deepcopy(fake.app.openapi())
+        document["paths"] = {p: v for p, v in document["paths"].items() if not p.startswith("/_fake/")}
+        self.document = json.dumps(document).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/openapi.json":
+            await _answer(send, 200, self.document)
+        elif scope["type"] == "http" and scope["path"].startswith("/_fake/"):
+            await _answer(send, 404, b'{"detail":"Not Found"}')
+        else:
+            await self.app(scope, receive, send)
+
+
+def without_steering() -> Any:
+    """Not a mutant: the fake as a real dimail looks to the suite (no steering)."""
+    return _Unsteerable(_fake())

@@ -38,8 +38,10 @@ def test_in_process_run_passes_and_writes_the_report(tmp_path: Path) -> None:
     assert report["compatible"] is True
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"]["failed"] == 0 and report["counts"]["passed"] >= 14
+    assert report["counts"]["failed"] == 0 and report["counts"]["skipped"] == 0
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0}
+    assert report["families"]["steering"] == {"passed": 2, "failed": 0, "skipped": 0}
+    assert report["families"]["schema"]["passed"] == 37 and report["families"]["people"]["passed"] == 13
     assert report["drift"] == [] and report["cleanup"] == []
     markdown = (tmp_path / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
@@ -95,3 +97,17 @@ def test_a_missing_operation_skips_what_needs_it_with_the_reason() -> None:
     assert run.returncode == 0, run.stdout[-3000:]
     assert "the target does not declare DELETE /allows/{domain_name}/{user_name}" in run.stdout
     assert "sequence    0 passed   0 failed   1 skipped" in run.stdout
+
+
+def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(tmp_path: Path) -> None:
+    run = suite("--dimail-app", "tests.mutants:without_steering", "--dimail-report", str(tmp_path / "r"))
+    assert run.returncode == 0, run.stdout[-3000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["about"]["steering"] is False
+    assert report["families"]["steering"] == {"passed": 0, "failed": 0, "skipped": 2}
+    assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0}
+    reasons = {r["message"] for r in report["results"] if r["outcome"] == "skipped"}
+    assert "needs the fake's /_fake/ steering (simulated DNS, platform faults): a real dimail has none" in reasons
+    assert ("POST /users/ writes: generated bodies would leave random data on a real dimail "
+            "(--dimail-schema-writes to run it anyway)") in reasons
+    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " writes: " in r) == 20

@@ -1,0 +1,96 @@
+"""API rules: authentication is enforced where the document declares it, with dimail's refusals and texts,
+and duplicates answer dimail's 409s (CONTRACT.md §2, §4)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioner.provisioner import PEOPLE_FEATURES
+
+from .drift import reference_openapi
+from .expect import body, equal, status
+from .target import Target
+
+pytestmark = pytest.mark.contract("rules")
+
+SAMPLE = {"domain_name": "unknown.contract.test", "user_name": "nobody", "user": "nobody", "destination": "x@y.fr",
+          "proconnect": "nobody", "code_string": "nocode"}
+
+
+def _secured() -> list[tuple[str, str, str]]:
+    found = []
+    for path, item in reference_openapi()["paths"].items():
+        for method, operation in item.items():
+            schemes = {name for requirement in operation.get("security", []) for name in requirement}
+            if schemes:
+                found.append((method.upper(), path, "TokenUser" if "TokenUser" in schemes else "BasicUser"))
+    return sorted(found)
+
+
+SECURED = _secured()
+IDS = [f"{m} {p}" for m, p, _ in SECURED]
+
+
+def _url(path: str) -> str:
+    return path.format(**SAMPLE)
+
+
+def _send(dimail: Target, method: str, path: str, **kwargs: object) -> object:
+    json_body = {} if method in ("POST", "PATCH", "PUT") else None
+    return dimail.call(method, _url(path), json=json_body, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("method", "path", "scheme"), SECURED, ids=IDS)
+def test_no_credentials_are_refused(dimail: Target, method: str, path: str, scheme: str) -> None:
+    if dimail.lacks((method, path)):
+        pytest.skip(f"the target does not declare {method} {path}")
+    answer = _send(dimail, method, path)
+    call = f"{method} {path} without credentials"
+    if scheme == "BasicUser":
+        status(answer, 401, call, "Basic routes")
+        equal(answer.headers.get("www-authenticate"), "Basic", f"{call}: WWW-Authenticate")
+    else:
+        status(answer, (401, 403), call, "Bearer routes: 403 recorded, 401 on newer FastAPI")
+    equal(body(answer, call), {"detail": "Not authenticated"}, f"{call}: body")
+
+
+@pytest.mark.parametrize(("method", "path", "scheme"), SECURED, ids=IDS)
+def test_wrong_credentials_are_403_permission_denied(dimail: Target, method: str, path: str, scheme: str) -> None:
+    if dimail.lacks((method, path)):
+        pytest.skip(f"the target does not declare {method} {path}")
+    if scheme == "BasicUser":
+        answer = _send(dimail, method, path, auth=(dimail.people[0], dimail.people[1] + "-wrong"))
+        call = f"{method} {path} with a wrong password"
+    else:
+        answer = _send(dimail, method, path, bearer="not.a.jwt")
+        call = f"{method} {path} with a token that is not a JWT"
+    status(answer, 403, call)
+    equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")
+
+
+@pytest.mark.dimail_needs(("POST", "/domains/"), ("POST", "/allows/"), ("POST", "/users/"))
+def test_duplicates_answer_dimails_409s(dimail: Target) -> None:
+    domain, sub = dimail.name("domain"), dimail.name("user")
+    payload = {"name": domain, "context_name": domain, "features": PEOPLE_FEATURES, "delivery": "virtual"}
+    status(dimail.call("POST", "/domains/", auth=dimail.people, json=payload), 201, "POST /domains/")
+    dimail.created_domains.append(domain)
+    again = dimail.call("POST", "/domains/", auth=dimail.people, json=payload)
+    status(again, 409, "POST /domains/ a second time")
+    equal(body(again, "POST /domains/"), {"detail": "Domain already exists"}, "POST /domains/ duplicate: body")
+    user = {"name": sub, "password": "no", "is_admin": False, "perms": []}
+    status(dimail.call("POST", "/users/", auth=dimail.people, json=user), 201, "POST /users/")
+    dimail.created_users.append(sub)
+    status(dimail.call("POST", "/users/", auth=dimail.people, json=user), 409, "POST /users/ a second time")
+    allow = {"user": sub, "domain": domain}
+    status(dimail.call("POST", "/allows/", auth=dimail.people, json=allow), 201, "POST /allows/")
+    again = dimail.call("POST", "/allows/", auth=dimail.people, json=allow)
+    status(again, 409, "POST /allows/ a second time")
+    equal(body(again, "POST /allows/"), {"detail": "Domain already allowed for this user"},
+          "POST /allows/ duplicate: body")
+
+
+@pytest.mark.dimail_needs(("GET", "/domains/{domain_name}/check"))
+def test_unknown_domain_is_404_domain_not_found(dimail: Target) -> None:
+    answer = dimail.call("GET", "/domains/unknown.contract.test/check", auth=dimail.people)
+    status(answer, 404, "GET /domains/{unknown}/check")
+    equal(body(answer, "check"), {"detail": "Domain not found"}, "GET /domains/{unknown}/check: body")

@@ -1,0 +1,41 @@
+"""People's domain statuses end to end, steered through the fake's simulated DNS and platform (fake only).
+
+A real dimail has no `/_fake/`: these contracts are skipped there, with that reason.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .expect import equal, status
+from .target import Target
+
+pytestmark = [pytest.mark.contract("steering"), pytest.mark.dimail_steering]
+
+
+def test_dns_decides_peoples_status(dimail: Target) -> None:
+    p = dimail.provisioner(retries=0)
+    domain, owner = dimail.name("domain"), dimail.name("user")
+    dimail.created_domains.append(domain)
+    dimail.created_users.append(owner)
+    created = p.domain_created(domain, owner)
+    equal(created.status, "action_required", f"domain_created({domain}) with an empty zone: People status")
+    if not created.details:
+        raise AssertionError(f"{domain}: action_required without the failing checks' details")
+    status(dimail.call("POST", f"/_fake/dns/{domain}/publish", params={"records": "spec"}), 200, "publish the spec")
+    fetched = p.domain_status(domain)
+    equal((fetched.status, fetched.fixed, fetched.check.get("state")), ("enabled", True, "ok"),
+          f"status fetch of {domain} once its records are published: (status, fixed, state)")
+
+
+def test_an_internal_failure_that_fix_cannot_repair_is_failed(dimail: Target) -> None:
+    p = dimail.provisioner(retries=0)
+    domain, owner = dimail.name("domain"), dimail.name("user")
+    dimail.created_domains.append(domain)
+    dimail.created_users.append(owner)
+    p.domain_created(domain, owner)
+    status(dimail.call("POST", f"/_fake/dns/{domain}/publish", params={"records": "spec"}), 200, "publish the spec")
+    status(dimail.call("PATCH", f"/_fake/domains/{domain}/platform", json={"broken": ["ox"], "unfixable": ["ox"]}),
+           200, "break OX for good")
+    fetched = p.domain_status(domain)
+    equal((fetched.status, fetched.fixed), ("failed", True), f"status fetch of {domain} with OX broken: (status, fixed)")
