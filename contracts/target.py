@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -152,20 +152,21 @@ class Target:
         with self.http(auth=auth) as basic:
             token = basic.get("/token/").json().get("access_token")
         with self.http(bearer=token) as bearer, self.http(auth=auth) as basic:
-            for domain in reversed(domains):
+            for name in reversed(domains):
+                domain = quote(name, safe="")
                 aliases = bearer.get(f"/domains/{domain}/aliases/")
                 for local in {a["username"] for a in (aliases.json() if aliases.status_code == 200 else [])}:
-                    bearer.delete(f"/domains/{domain}/aliases/{local}/all")
+                    bearer.delete(f"/domains/{domain}/aliases/{quote(local, safe='')}/all")
                 mailboxes = bearer.get(f"/domains/{domain}/mailboxes/")
                 for mailbox in mailboxes.json() if mailboxes.status_code == 200 else []:
                     local, _, at = mailbox["email"].partition("@")
-                    if at == domain and local != "oxadmin":
-                        bearer.delete(f"/domains/{domain}/mailboxes/{local}")
+                    if at == name and local != "oxadmin":
+                        bearer.delete(f"/domains/{domain}/mailboxes/{quote(local, safe='')}")
                 answer = basic.delete(f"/domains/{domain}")
                 if answer.status_code not in (204, 404):
                     problems.append(f"DELETE /domains/{domain} answered {answer.status_code}: {answer.text[:120]}")
             for user in reversed(users):
-                answer = basic.delete(f"/users/{user}")
+                answer = basic.delete(f"/users/{quote(user, safe='')}")
                 if answer.status_code not in (204, 404):
                     problems.append(f"DELETE /users/{user} answered {answer.status_code}: {answer.text[:120]}")
         return problems
