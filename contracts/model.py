@@ -24,6 +24,7 @@ class Model:
     aliases: set[tuple[str, str, str]] = field(default_factory=set)  # (domain, local, destination)
     published: set[str] = field(default_factory=set)  # domains whose DNS the fake publishes
     certified: set[str] = field(default_factory=set)  # certificate issued by a /fix
+    certs_on_check: set[str] = field(default_factory=set)  # the fake issues it during /check (no /fix needed)
     enabled: set[str] = field(default_factory=set)  # People's status `enabled`
     pending: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # domain -> [(local, names)]
 
@@ -56,7 +57,7 @@ class Model:
         """
         if domain not in self.published:
             return []
-        if domain not in self.certified:
+        if domain not in self.certified and domain not in self.certs_on_check:
             self.certified.add(domain)
             self.enabled.add(domain)
             return []

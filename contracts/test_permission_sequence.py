@@ -76,8 +76,17 @@ class PermissionSequence(RuleBasedStateMachine):
         mark = len(self.p.journal)
         self.p.domain_created(domain, owner)
         self._calls(f"domain_created({domain!r}, {owner!r})", mark)
+        if self.target.steerable:
+            self._learn_dns_mode(domain)
         self.model.domain_created(domain, owner)
         return domain
+
+    def _learn_dns_mode(self, domain: str) -> None:
+        """A fake started with `--dns auto` publishes at creation, `--certs-on-check` skips /fix: ask it."""
+        if self.target.call("GET", f"/_fake/dns/{domain}").json():
+            self.model.published.add(domain)
+        if self.target.call("GET", f"/_fake/domains/{domain}/platform").json().get("certs_on_check"):
+            self.model.certs_on_check.add(domain)
 
     @rule(domain=domains, sub=users, role=st.sampled_from(ROLES))
     def grant(self, domain: str, sub: str, role: str) -> None:
