@@ -1,0 +1,52 @@
+"""The drift report: a target's OpenAPI against the fake's, on the real documents we hold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from contracts.drift import Drift, compare, reference_openapi
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "dimail"
+
+
+def load(name: str) -> dict:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"{path} is not here")
+    return json.loads(path.read_text())
+
+
+def test_v082_differs_only_by_the_operations_the_fake_lacks() -> None:
+    drift = compare(load("openapi-v0.8.2.json"), reference_openapi())
+    assert {d.kind for d in drift} == {"added"}
+    added = {d.operation for d in drift}
+    assert "POST /domains/{domain_name}/forwards/{user_name}" in added and "GET /my/mailboxes" in added
+    assert not any(op.startswith(("GET /token/", "POST /domains/ ", "POST /allows/")) for op in added)
+
+
+def test_the_fake_against_itself_has_no_drift() -> None:
+    reference = reference_openapi()
+    assert compare(reference, reference) == []
+
+
+def test_an_older_dimail_shows_missing_operations_and_changed_bodies() -> None:
+    drift = compare(load("openapi-2024-73f4223.json"), reference_openapi())
+    by_op = {(d.operation, d.kind): d.detail for d in drift}
+    assert by_op[("POST /domains/", "parameters")] == "target lacks no_check in query"
+    assert by_op[("DELETE /domains/{domain_name}", "missing")] == "declared by the fake, absent from the target"
+    assert "target adds imap_domains, mailbox_domain, smtp_domains" in by_op[("POST /domains/", "request")]
+
+
+def test_a_removed_field_and_parameter_are_named() -> None:
+    reference = reference_openapi()
+    changed = json.loads(json.dumps(reference))
+    del changed["paths"]["/token/"]["get"]["parameters"][0]
+    del changed["paths"]["/allows/{domain_name}/{user_name}"]
+    drift = compare(changed, reference)
+    assert Drift("DELETE /allows/{domain_name}/{user_name}", "missing",
+                 "declared by the fake, absent from the target") in drift
+    assert [d.kind for d in drift if d.operation == "GET /token/"] == ["parameters"]
+    assert "target lacks" in next(d.detail for d in drift if d.operation == "GET /token/")
