@@ -12,7 +12,6 @@ markers, and are skipped (never failed) when the target lacks it:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from .report import Report
 from .target import Target, TargetError, credentials, in_process, is_loopback, load_app
 
 REPORT_KEY = pytest.StashKey[Report]()
-TARGET_KEY = pytest.StashKey[Target]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,12 +107,12 @@ def _bootstrapped(config: pytest.Config, target: Target) -> Iterator[Target]:
         provisioner.initialise(admin=target.admin)
     except Exception as exc:
         pytest.fail(f"dimail target {target.label}: People's user is not usable: {exc}", pytrace=False)
+    finally:
+        provisioner.client.close()
     report.target(target)
-    config.stash[TARGET_KEY] = target
-    started = time.monotonic()
     yield target
     report.cleanup = target.cleanup()
-    report.cleanup_seconds = time.monotonic() - started
+    target.close()
 
 
 @pytest.fixture(autouse=True)

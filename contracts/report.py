@@ -44,7 +44,6 @@ class Report:
     about: dict[str, Any] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)
-    cleanup_seconds: float = 0.0
 
     def target(self, target: Target) -> None:
         self.about = {"target": target.label, "url": target.url, "version": target.version,

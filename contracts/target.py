@@ -91,6 +91,11 @@ class Target:
             headers["Authorization"] = f"Bearer {bearer}"
         return self._shared.request(method, path, auth=auth, headers=headers, **kwargs)
 
+    def close(self) -> None:
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
+
     def provisioner(self, **kwargs: Any) -> Provisioner:
         user, password = self.people
         return Provisioner(self.url, user, password, transport=self.transport, **kwargs)

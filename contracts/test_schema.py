@@ -37,7 +37,7 @@ QUIRKS: dict[tuple[str, str, int], str] = {
     ("POST", "/domains/{domain_name}/mailboxes/{user_name}", 500): "duplicate mailbox (CONTRACT §6 #3)",
     ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}", 500): "duplicate mailbox (CONTRACT §6 #3)",
     ("GET", "/domains/{domain_name}/aliases/", 412): "alias read by destination only (CONTRACT §6 #13)",
-    ("DELETE", "/allows/{domain_name}/{user_name}", 403): "refusal v0.8.2 does not declare here (CONTRACT §4.3)",
+    ("DELETE", "/allows/{domain_name}/{user_name}", 403): "refusal v0.8.2 does not declare here (CONTRACT §4.3, inferred: kept like every other Basic route)",
 }
 TEXT_422 = "422 with a text detail (e.g. a feature the domain lacks) where the document declares the list (CONTRACT §1.4)"
 UNPARSABLE = "FastAPI's 400 for a body it cannot decode (framework behaviour dimail shares, undeclared)"

@@ -39,8 +39,7 @@ from provisioner.client import DimailConflict, DimailRefused, DimailServerError
 from provisioner.provisioner import Provisioner
 from tests.conftest import served, start_server
 from tests.test_provisioner_cli import run
-from tests.test_provisioner import Faults, admin_post_domain, calls, ox_user
-from tests.test_provisioner import fake, p  # noqa: F401  (fixtures: the seeded fake, its provisioner)
+from tests.test_provisioner import Faults, admin_post_domain, calls, ox_user, seeded
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "people-dev.yaml"
 T, M = "test.domain.com", "ministere.example.gouv.fr"
@@ -128,6 +127,16 @@ FIRST_RUN = [
     (f"create domain {M} (owner {OWNER})", "done", domain_calls(M, owner_status=409)),
     (f"create mailbox accueil@{M}", "done", mailbox_calls(M, "accueil")),
 ]
+
+
+@pytest.fixture
+def fake() -> FakeDimail:
+    return seeded()
+
+
+@pytest.fixture
+def p(fake: FakeDimail) -> Provisioner:
+    return Provisioner.for_fake(fake)
 
 
 @pytest.fixture
