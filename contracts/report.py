@@ -62,7 +62,10 @@ class Report:
             result = Result(nodeid, family, "failed", _first_lines(report))
         elif report.when == "call":
             quirks = [q for key, value in report.user_properties if key == "quirks" for q in value]
-            result = Result(nodeid, family, "passed", f"documented quirks seen: {'; '.join(quirks)}" if quirks else "")
+            notes = [value for key, value in report.user_properties if key == "note"]
+            if quirks:
+                notes.append(f"documented quirks seen: {'; '.join(quirks)}")
+            result = Result(nodeid, family, "passed", " — ".join(notes))
         else:
             return
         result.seconds = report.duration + (current.seconds if current else 0.0)
@@ -119,7 +122,7 @@ class Report:
                 out += [f"- `{r.nodeid}`: {_one_line(r.message)}" for r in chosen]
         quirks = [r for r in self.results.values() if r.outcome == "passed" and r.message]
         if quirks:
-            out += ["", "## Passed, with documented quirks seen", ""]
+            out += ["", "## Passed, with notes (what was reached, documented quirks seen)", ""]
             out += [f"- `{r.nodeid}`: {_one_line(r.message)}" for r in quirks]
         out += ["", "## Schema drift (target against the fake)", ""]
         if self.drift:

@@ -32,14 +32,23 @@ def allow_not_removed() -> Any:
 
 
 class _Rewrite:
-    """Rewrites some answers: `status` maps (method, path prefix, status) to a new status; `rename` JSON keys."""
+    """Rewrites the answers to paths containing `path_part` (or matching `method` and the regex `path`):
+    `status` maps an answer's status to a new one; `rename` renames JSON keys."""
 
     def __init__(self, app: ASGIApp, status: dict[int, int] | None = None, path_part: str = "",
-                 rename: dict[str, str] | None = None) -> None:
+                 rename: dict[str, str] | None = None, method: str = "", path: str = "") -> None:
         self.app, self.status, self.path_part, self.rename = app, status or {}, path_part, rename or {}
+        self.method, self.path = method, re.compile(path) if path else None
+
+    def _applies(self, scope: Scope) -> bool:
+        if scope["type"] != "http" or self.path_part not in scope["path"]:
+            return False
+        if self.method and scope["method"] != self.method:
+            return False
+        return self.path is None or self.path.fullmatch(scope["path"]) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.path_part not in scope["path"]:
+        if not self._applies(scope):
             await self.app(scope, receive, send)
             return
         start: dict[str, Any] = {}
@@ -74,6 +83,13 @@ def refusal_answers_200() -> Any:
 def renamed_field() -> Any:
     """The address probe says `primary_email` instead of `ox_primary_email` (People reads the latter)."""
     return _Rewrite(_fake().app, path_part="/address/", rename={"ox_primary_email": "primary_email"})
+
+
+def v2_creation_misses_field() -> Any:
+    """A v2 mailbox creation answers `secret` for the required `password`: only a chain of calls reaches
+    it (a generated domain is not People's to fill; People itself creates through v1)."""
+    return _Rewrite(_fake().app, method="POST", path=r"/v2/domains/[^/]+/mailboxes/[^/]+",
+                    rename={"password": "secret"})
 
 
 class _Without:

@@ -1,0 +1,175 @@
+"""Stateful schema contracts: schemathesis chains calls through the links the suite adds (`links.py`).
+
+Every scenario starts with a new domain and follows links from each answer: domain → allow for the
+run's member → mailbox → alias, users → allows, with the target's own document judging every
+answer (status declared, body matching its schema, no 5xx beyond dimail's documented quirks).
+This reaches what one generated request never does: the answers about things that exist.
+
+The `name` of every domain and user created is the run's (prefix and counter), so scenarios never
+collide, a replay meets the same answers, and clean-up finds them; every other field is generated
+from the document. Calls go as People's user (Basic, or its token), as People sends them.
+Failures are collected through the run and reported once per operation and message, with the
+shortest scenario that showed it.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import Bundle, initialize
+from schemathesis.core.failures import Failure
+from schemathesis.core.transport import Response
+from schemathesis.generation.modes import GenerationMode
+from schemathesis.generation.stateful.state_machine import StepInput, StepOutput, normalize_name
+
+from .conformance import CHECKS, excused, send
+from .links import DOMAIN, USER, linked
+from .plugin import examples, quick
+from .target import Target
+
+pytestmark = pytest.mark.contract("schema")
+
+STEPS = 10
+SCENARIOS_PER_EXAMPLE = 3
+MAX_SERIES = 20
+# The chain this contract exists for: each step must succeed at least once, or the run proved nothing.
+CHAIN = ("POST /domains/", "POST /allows/", "POST /v2/domains/{domain_name}/mailboxes/{user_name}")
+
+
+@dataclass
+class Run:
+    """What the scenarios met: successes per operation, distinct failures, excused quirks."""
+
+    scenarios: int = 0
+    series: int = 0  # restarts after hypothesis found the generation inconsistent
+    successes: dict[str, int] = field(default_factory=dict)
+    # (operation, message) -> [count, shortest scenario]
+    failures: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    quirks: set[str] = field(default_factory=set)
+
+    def fail(self, operation: str, message: str, calls: list[str]) -> None:
+        seen = self.failures.setdefault((operation, message), [0, calls])
+        seen[0] += 1
+        if len(calls) < len(seen[1]):
+            seen[1] = calls
+
+    def verdict(self) -> str:
+        count = sum(n for n, _ in self.failures.values())
+        operations = sorted({op for op, _ in self.failures})
+        lines = [f"{', '.join(operations)}: {count} answers broke the document"]
+        for (operation, message), (n, calls) in sorted(self.failures.items()):
+            lines += [f"  {operation} (x{n}): {message}", f"    shortest scenario: {' ; '.join(calls)}"]
+        return "\n".join(lines)
+
+
+def _messages(failure: BaseException) -> list[str]:
+    found = getattr(failure, "exceptions", None) or [failure]
+    out = []
+    for item in found:
+        if isinstance(item, Failure):
+            detail = next((line.strip() for line in item.message.splitlines() if line.strip()), "")
+            out.append(f"{item.title}: {detail}" if detail else item.title)
+        else:
+            out.append(str(item).splitlines()[0] if str(item) else type(item).__name__)
+    return out
+
+
+@pytest.fixture(scope="module")
+def member(dimail: Target) -> str:
+    """The user the linked allows are for: a link carries values from one answer only."""
+    name = dimail.name("user")
+    answer = dimail.call("POST", "/users/", auth=dimail.people,
+                         json={"name": name, "password": "no", "is_admin": False, "perms": []})
+    assert answer.status_code == 201, f"POST /users/ for the run's member: {answer.status_code} {answer.text}"
+    dimail.created_users.append(name)
+    return name
+
+
+@pytest.mark.dimail_needs(DOMAIN[:2], ("POST", "/allows/"), USER[:2],
+                          ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}"))
+def test_linked_scenarios_conform(dimail: Target, member: str, request: pytest.FixtureRequest) -> None:
+    if not dimail.steerable and not request.config.getoption("--dimail-schema-writes"):
+        pytest.skip("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)")
+    document, links = linked(dimail.openapi, member)
+    schema = schemathesis.openapi.from_dict(document)
+    # Valid requests only (refusals are test_rules' job), and only the suite's links, not guessed ones.
+    schema.config.generation.update(modes=[GenerationMode.POSITIVE])
+    schema.config.phases.stateful.inference.algorithms = []
+    run = Run()
+    authorization = {"BasicUser": "Basic " + base64.b64encode(":".join(dimail.people).encode()).decode(),
+                     "TokenUser": f"Bearer {dimail.token()}"}
+
+    new_domain = schema[DOMAIN[1]][DOMAIN[0]].as_strategy(generation_mode=GenerationMode.POSITIVE)
+
+    machine = schema.as_state_machine()
+
+    class Scenario(machine):  # type: ignore[misc,valid-type]
+        # schemathesis starts scenarios at the operations it deems safe roots; a domain's body names an OX
+        # context that no operation produces, so POST /domains/ is never one. Here every scenario starts there.
+        @initialize(target=Bundle("start"), input=new_domain.map(StepInput.initial))
+        def start(self, input: StepInput) -> StepOutput | None:
+            self.recorder.record_case(case=input.case)
+            return self._step(input)
+
+        def setup(self) -> None:
+            run.scenarios += 1
+            self.calls: list[str] = []
+
+        def call(self, case: schemathesis.Case, **kwargs: Any) -> Response:
+            answer = send(dimail, case, authorization)
+            self.calls.append(f"{answer.request.method} {answer.request.url.path} -> {answer.status_code}")
+            return Response.from_any(answer)
+
+        def validate_response(self, response: Response, case: schemathesis.Case, *args: Any, **kwargs: Any) -> None:
+            key = (case.operation.method.upper(), case.operation.path)
+            label = " ".join(key)
+            if response.status_code < 300:
+                run.successes[label] = run.successes.get(label, 0) + 1
+            quirk = excused(key[0], key[1], response)
+            if quirk is not None:
+                run.quirks.add(quirk)
+                return
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except BaseException as failure:  # schemathesis raises exception groups
+                if isinstance(failure, KeyboardInterrupt):
+                    raise
+                for message in _messages(failure):
+                    run.fail(label, message, list(self.calls))
+
+    # Other roots than a new user would send generated domain names: 403s, which test_rules covers.
+    for root in machine.root_rules - {normalize_name("RANDOM -> POST /users/")}:
+        setattr(Scenario, root, None)
+
+    # Generation only: no shrinking or replay against a server whose state moved on since. Links are
+    # followed on schemathesis' own coin, outside hypothesis' record, so two scenarios with the same
+    # draws can meet different answers and hypothesis stops as "flaky"; like schemathesis' runner,
+    # start a new series (with the next seed) until the budget of scenarios is spent.
+    budget = examples(request.config) * SCENARIOS_PER_EXAMPLE
+    for series in range(MAX_SERIES):
+        if run.scenarios >= budget:
+            break
+        seeded = hypothesis.seed(series)(Scenario) if quick(request.config) else Scenario
+        try:
+            seeded.run(settings=settings(
+                max_examples=budget - run.scenarios, stateful_step_count=STEPS, deadline=None, database=None,
+                phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
+        except Flaky:
+            run.series += 1
+
+    reached = ", ".join(f"{k} x{v}" for k, v in sorted(run.successes.items()))
+    summary = f"{run.scenarios} scenarios ({run.series} restarts) over {len(links)} links; answered 2xx: {reached}"
+    print(summary)
+    request.node.user_properties.append(("note", summary))
+    if run.quirks:
+        request.node.user_properties.append(("quirks", sorted(run.quirks)))
+    assert not run.failures, run.verdict()
+    unproved = [step for step in CHAIN if not run.successes.get(step)]
+    assert not unproved, f"the chain never got through {', '.join(unproved)} in {run.scenarios} scenarios: {reached}"
