@@ -101,15 +101,19 @@ def _bootstrapped(config: pytest.Config, target: Target) -> Iterator[Target]:
     try:
         target.load_openapi()
     except Exception as exc:  # an unreachable or broken target: say which
+        report.about = {"target": target.label, "url": target.url}
+        report.blocker = str(exc)
         pytest.fail(f"dimail target {target.label}: {exc}", pytrace=False)
+    # Described (and its drift computed) before bootstrapping: a target People cannot use still gets both.
+    report.target(target)
     provisioner = target.provisioner(retries=0)
     try:
         provisioner.initialise(admin=target.admin)
     except Exception as exc:
-        pytest.fail(f"dimail target {target.label}: People's user is not usable: {exc}", pytrace=False)
+        report.blocker = f"People's user is not usable: {exc}"
+        pytest.fail(f"dimail target {target.label}: {report.blocker}", pytrace=False)
     finally:
         provisioner.client.close()
-    report.target(target)
     yield target
     report.cleanup = target.cleanup()
     target.close()

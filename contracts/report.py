@@ -44,6 +44,8 @@ class Report:
     about: dict[str, Any] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)
+    # Why no contract could run (target unreachable, People's user unusable); each then fails with it.
+    blocker: str | None = None
 
     def target(self, target: Target) -> None:
         self.about = {"target": target.label, "url": target.url, "version": target.version,
@@ -90,9 +92,10 @@ class Report:
             if any(c.values()):
                 lines.append(f"{family:<9} {c['passed']:>3} passed {c['failed']:>3} failed {c['skipped']:>3} skipped"
                              f"  — {FAMILIES[family]}")
-        for r in self.results.values():
-            if r.outcome == "failed":
-                lines.append(f"FAILED {r.nodeid}: {r.message.splitlines()[0] if r.message else ''}")
+        for r in self._failures():
+            lines.append(f"FAILED {r.nodeid}: {r.message.splitlines()[0] if r.message else ''}")
+        if self.blocker:
+            lines.append(f"BLOCKED: {len(self._blocked())} contracts could not run: {self.blocker}")
         kinds = {k: sum(1 for d in self.drift if d.kind == k) for k in dict.fromkeys(d.kind for d in self.drift)}
         lines.append("drift against the fake: " + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"))
         if self.cleanup:
@@ -100,11 +103,18 @@ class Report:
         lines.append("verdict: " + ("compatible" if self.compatible else "NOT compatible"))
         return lines
 
+    def _blocked(self) -> list[Result]:
+        return [r for r in self.results.values() if r.outcome == "failed" and self.blocker and self.blocker in r.message]
+
+    def _failures(self) -> list[Result]:
+        blocked = {r.nodeid for r in self._blocked()}
+        return [r for r in self.results.values() if r.outcome == "failed" and r.nodeid not in blocked]
+
     def as_dict(self) -> dict[str, Any]:
         return {"about": self.about, "compatible": self.compatible, "counts": self.counts(),
                 "families": {f: self.counts(f) for f in FAMILIES},
                 "results": [asdict(r) for r in self.results.values()],
-                "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup}
+                "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup, "blocker": self.blocker}
 
     def markdown(self) -> str:
         out = [f"# dimail compatibility: {self.about.get('target', '?')}", "",
@@ -115,8 +125,11 @@ class Report:
             c = self.counts(family)
             if any(c.values()):
                 out.append(f"| {title} | {c['passed']} | {c['failed']} | {c['skipped']} |")
+        if self.blocker:
+            out += ["", "## Blocked", "", f"{len(self._blocked())} contracts could not run: {self.blocker}"]
         for outcome, title in (("failed", "Failures"), ("skipped", "Skipped, with the reason")):
-            chosen = [r for r in self.results.values() if r.outcome == outcome]
+            chosen = self._failures() if outcome == "failed" else [r for r in self.results.values()
+                                                                   if r.outcome == outcome]
             if chosen:
                 out += ["", f"## {title}", ""]
                 out += [f"- `{r.nodeid}`: {_one_line(r.message)}" for r in chosen]

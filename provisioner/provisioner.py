@@ -153,7 +153,7 @@ class Provisioner:
                                                     "is_admin": False, "perms": PEOPLE_PERMS},
                            expect=(201,), tolerate=(409,))
             me = as_admin.basic("GET", f"/users/{people}").json()
-            missing = [p for p in PEOPLE_PERMS if p not in me["perms"]]
+            missing = [p for p in PEOPLE_PERMS if p not in self._perms_of(me)]
             if missing:
                 as_admin.basic("PATCH", f"/users/{people}", body={"perms": [f"+{p}" for p in missing]})
             self.client.token()  # proves People's credentials work
@@ -166,10 +166,18 @@ class Provisioner:
                                  f"People's user {people!r} does not exist on this dimail "
                                  "(an empty dimail accepts any credentials): run initialise with admin credentials") \
                 from absent
-        missing = [p for p in PEOPLE_PERMS if p not in me.get("perms", [])]
+        missing = [p for p in PEOPLE_PERMS if p not in self._perms_of(me)]
         if missing:
             raise NotInitialised(self.journal[-1], me, f"People's user {people!r} lacks the perms {missing}: "
                                                         "run initialise with admin credentials")
+
+    def _perms_of(self, user: Any) -> list[str]:
+        if not isinstance(user, dict) or not isinstance(user.get("perms"), list):
+            # dimail's users had no perms before they could create domains (the 2024 server): People cannot work.
+            raise NotInitialised(self.journal[-1], user, f"this dimail's users have no `perms` (an older dimail): "
+                                                         f"People's user {self.people_user!r} cannot be given "
+                                                         f"{', '.join(PEOPLE_PERMS)}")
+        return user["perms"]
 
     # --- domains -----------------------------------------------------------------
 

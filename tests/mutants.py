@@ -92,6 +92,11 @@ def v2_creation_misses_field() -> Any:
                     rename={"password": "secret"})
 
 
+def users_without_perms() -> Any:
+    """Users answered without `perms`, as dimail's 2024 server did (before People's user could create domains)."""
+    return _Rewrite(_fake().app, path_part="/users/", rename={"perms": "acls_of_old"})
+
+
 class _Without:
     """Drops one operation: gone from /openapi.json, and the path answers 405 like an undeclared method."""
 

@@ -96,6 +96,21 @@ def test_a_wrong_fake_fails_the_suite_naming_the_culprit(mutant: str, culprit: s
     assert "verdict: NOT compatible" in run.stdout
 
 
+def test_a_target_people_cannot_use_is_reported_once_with_its_drift(tmp_path: Path) -> None:
+    """Like dimail's 2024 server (users without perms): every contract is blocked, the report says why once."""
+    run = suite("--dimail-app", "tests.mutants:users_without_perms", "--dimail-report", str(tmp_path / "r"))
+    assert run.returncode == 1
+    why = ("People's user is not usable: this dimail's users have no `perms` (an older dimail): "
+           "People's user 'la_regie' cannot be given new_domain, create_users, manage_users")
+    assert f"BLOCKED: 128 contracts could not run: {why}" in run.stdout
+    assert not [line for line in run.stdout.split("== dimail compatibility ==")[1].splitlines()
+                if line.startswith("FAILED ")]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["blocker"] == why and report["counts"]["failed"] == 128 and report["compatible"] is False
+    assert report["about"]["version"] == "v0.8.2" and report["drift"] == []
+    assert f"## Blocked\n\n128 contracts could not run: {why}" in (tmp_path / "r.md").read_text()
+
+
 def test_a_missing_operation_skips_what_needs_it_with_the_reason() -> None:
     run = suite("--dimail-app", "tests.mutants:missing_operation")
     assert run.returncode == 0, run.stdout[-3000:]

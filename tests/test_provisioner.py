@@ -209,6 +209,20 @@ def test_initialise_without_admin_names_the_missing_perms() -> None:
     assert fake.backend.users["la_regie"].perms == ["new_domain"]
 
 
+@pytest.mark.parametrize("admin", [None, ("admin", "admin")])
+def test_initialise_on_a_dimail_whose_users_have_no_perms_says_so(admin: tuple[str, str] | None) -> None:
+    from fake_dimail.transport import ASGISyncTransport
+    from tests.mutants import users_without_perms
+
+    p = Provisioner("http://dimail", transport=ASGISyncTransport(users_without_perms()))
+    with pytest.raises(NotInitialised) as caught:
+        p.initialise(admin=admin)
+    assert str(caught.value).endswith("this dimail's users have no `perms` (an older dimail): People's user "
+                                      "'la_regie' cannot be given new_domain, create_users, manage_users")
+    assert calls(p)[-1] == ("GET", "/users/la_regie", 200)
+    assert p.client.writes() == []  # the seeded users exist: nothing was patched blindly
+
+
 def test_initialise_with_a_wrong_people_password_is_refused(fake: FakeDimail) -> None:
     p = Provisioner.for_fake(fake, password="wrong")
     with pytest.raises(DimailRefused) as caught:
