@@ -93,10 +93,10 @@ def member(dimail: Target) -> str:
 
 @pytest.mark.dimail_needs(DOMAIN[:2], ("POST", "/allows/"), USER[:2],
                           ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}"))
-def test_linked_scenarios_conform(dimail: Target, member: str, request: pytest.FixtureRequest) -> None:
+def test_linked_scenarios_conform(dimail: Target, request: pytest.FixtureRequest) -> None:
     if not dimail.steerable and not request.config.getoption("--dimail-schema-writes"):
         pytest.skip("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)")
-    document, links = linked(dimail.openapi, member)
+    document, links = linked(dimail.openapi, request.getfixturevalue("member"))
     schema = schemathesis.openapi.from_dict(document)
     # Valid requests only (refusals are test_rules' job), and only the suite's links, not guessed ones.
     schema.config.generation.update(modes=[GenerationMode.POSITIVE])
