@@ -3,6 +3,7 @@ and run-prefixed names for what a generated body creates."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -45,6 +46,14 @@ def _detail(answer: Any) -> Any:
         return answer.json().get("detail")
     except (ValueError, AttributeError):
         return None
+
+
+def authorization(dimail: Target, credentials: tuple[str, str]) -> dict[str, str]:
+    """The Authorization header for each security scheme of dimail's document, for these credentials."""
+    answer = dimail.call("GET", "/token/", auth=credentials)
+    answer.raise_for_status()
+    return {"BasicUser": "Basic " + base64.b64encode(":".join(credentials).encode()).decode(),
+            "TokenUser": f"Bearer {answer.json()['access_token']}"}
 
 
 def send(dimail: Target, case: schemathesis.Case, authorization: dict[str, str]) -> httpx.Response:

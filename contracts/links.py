@@ -24,11 +24,6 @@ class Link:
     parameters: dict[str, str] = field(default_factory=dict)
     body: dict[str, str] | None = None
 
-    @property
-    def name(self) -> str:
-        method, path = self.target
-        return f"{method} {path}"
-
 
 DOMAIN = ("POST", "/domains/", "201")
 USER = ("POST", "/users/", "201")

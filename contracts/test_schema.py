@@ -11,14 +11,13 @@ random data outside the run's prefix (`--dimail-schema-writes` forces them).
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from .conformance import CHECKS, excused, send
+from .conformance import CHECKS, authorization, excused, send
 from .drift import reference_openapi
 from .expect import ContractBroken
 from .plugin import examples, quick
@@ -37,10 +36,7 @@ def target_schema(dimail: Target) -> Any:
 
 @pytest.fixture(scope="session")
 def auth_headers(dimail: Target) -> dict[str, str]:
-    basic = dimail.admin or dimail.people
-    token = dimail.call("GET", "/token/", auth=basic).json()["access_token"]
-    return {"BasicUser": "Basic " + base64.b64encode(f"{basic[0]}:{basic[1]}".encode()).decode(),
-            "TokenUser": f"Bearer {token}"}
+    return authorization(dimail, dimail.admin or dimail.people)
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])

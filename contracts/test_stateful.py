@@ -14,7 +14,6 @@ shortest scenario that showed it.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +28,7 @@ from schemathesis.core.transport import Response
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput, normalize_name
 
-from .conformance import CHECKS, excused, send
+from .conformance import CHECKS, authorization, excused, send
 from .links import DOMAIN, USER, linked
 from .plugin import examples, quick
 from .target import Target
@@ -102,8 +101,7 @@ def test_linked_scenarios_conform(dimail: Target, request: pytest.FixtureRequest
     schema.config.generation.update(modes=[GenerationMode.POSITIVE])
     schema.config.phases.stateful.inference.algorithms = []
     run = Run()
-    authorization = {"BasicUser": "Basic " + base64.b64encode(":".join(dimail.people).encode()).decode(),
-                     "TokenUser": f"Bearer {dimail.token()}"}
+    as_people = authorization(dimail, dimail.people)  # People's user, as People sends these calls
 
     new_domain = schema[DOMAIN[1]][DOMAIN[0]].as_strategy(generation_mode=GenerationMode.POSITIVE)
 
@@ -122,7 +120,7 @@ def test_linked_scenarios_conform(dimail: Target, request: pytest.FixtureRequest
             self.calls: list[str] = []
 
         def call(self, case: schemathesis.Case, **kwargs: Any) -> Response:
-            answer = send(dimail, case, authorization)
+            answer = send(dimail, case, as_people)
             self.calls.append(f"{answer.request.method} {answer.request.url.path} -> {answer.status_code}")
             return Response.from_any(answer)
 
