@@ -34,7 +34,7 @@ NO_SPF = "Il faut un SPF record, et il doit contenir include:_spf.ox.numerique.g
 WRONG_SPF = "Le SPF record ne contient pas include:_spf.ox.numerique.gouv.fr"
 NO_DKIM = "Il faut un DKIM record, avec la bonne clef"
 WRONG_DKIM = "Le DKIM record ne contient pas la bonne clef"
-NO_CERT = "Il n'y a pas de certificat valide pour ce domaine"
+NO_CERT = "Pas de certificat pour ce domaine (ls)"
 INTERNAL_FAILURES = {
     "webmail_ok": ("no_webmail", "Le webmail n'est pas configuré pour ce domaine"),
     "postfix": ("no_postfix", "Le domaine n'est pas déclaré dans postfix"),
@@ -159,7 +159,7 @@ EXAMPLE_10_3 = {
     "postfix": {"ok": True, "internal": True, "errors": []},
     "ox": {"ok": True, "internal": True, "errors": []},
     "cert": {"ok": False, "internal": True, "errors": [
-        {"code": "no_cert", "detail": "Il n'y a pas de certificat valide pour ce domaine"}]},
+        {"code": "no_cert", "detail": "Pas de certificat pour ce domaine (ls)"}]},
 }
 
 EXAMPLE_10_4 = {
@@ -190,7 +190,7 @@ EXAMPLE_10_4 = {
     "postfix": {"ok": True, "internal": True, "errors": []},
     "ox": {"ok": True, "internal": True, "errors": []},
     "cert": {"ok": False, "internal": True, "errors": [
-        {"code": "no_cert", "detail": "Il n'y a pas de certificat valide pour ce domaine"}]},
+        {"code": "no_cert", "detail": "Pas de certificat pour ce domaine (ls)"}]},
 }
 
 EXAMPLE_10_5 = {

@@ -44,7 +44,7 @@ WRONG = [  # checks.wrong_records(): CHECKS.md §9 "wrong records", §10.3
 EXISTS = [{"target": "", "type": "ns", "value": "ns1.registrar.example."}]  # checks.existing_records()
 
 NO_CERT = {"ok": False, "internal": True,
-           "errors": [{"code": "no_cert", "detail": "Il n'y a pas de certificat valide pour ce domaine"}]}
+           "errors": [{"code": "no_cert", "detail": "Pas de certificat pour ce domaine (ls)"}]}
 PASSED_EXTERNAL = {"ok": True, "internal": False, "errors": []}
 PASSED_INTERNAL = {"ok": True, "internal": True, "errors": []}
 INTERNAL_FAILURES = {

@@ -226,7 +226,7 @@ def test_d2_d3_once_the_spec_is_published(url):
     assert check.status_code == 200
     failing = {k: v for k, v in check_blocks(check.json()).items() if not v["ok"]}
     assert failing == {"cert": {"ok": False, "internal": True, "errors": [
-        {"code": "no_cert", "detail": "Il n'y a pas de certificat valide pour ce domaine"}]}}
+        {"code": "no_cert", "detail": "Pas de certificat pour ce domaine (ls)"}]}}
     fixed = requests.get(f"{url}/domains/{domain}/fix/", headers=BASIC, timeout=10)
     assert ([r.status_code for r in fixed.history], fixed.status_code) == ([307], 200)
     assert (fixed.json()["state"], fixed.json()["valid"]) == ("ok", True)

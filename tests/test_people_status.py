@@ -39,7 +39,7 @@ WRONG_DETAILS = [
     "Il faut un DKIM record, avec la bonne clef",
 ]
 NO_CERT = {"ok": False, "internal": True,
-           "errors": [{"code": "no_cert", "detail": "Il n'y a pas de certificat valide pour ce domaine"}]}
+           "errors": [{"code": "no_cert", "detail": "Pas de certificat pour ce domaine (ls)"}]}
 
 
 # --- People's side: its calls and its reading of the answers ----------------------------
