@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from . import __version__, errors
 from .backend import Backend
 from .config import Settings
 from .errors import ApiError, ServerCrash
+from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
 from .routes import ROUTERS
 
 log = logging.getLogger("fake_dimail.requests")
@@ -40,8 +42,17 @@ class Exchange:
     method: str
     path: str
     user: str | None
-    status: int
+    status: int | None  # None: no answer (an injected connection error or timeout)
     duration_ms: float
+    fault: str | None = None  # what was injected instead of dimail's answer
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+
+
+def printable(text: str) -> str:
+    """A log field that cannot forge a line: control characters (and the backslash) escaped."""
+    return _UNPRINTABLE.sub(lambda m: "\\x%02x" % ord(m.group()), text)
 
 
 class RequestJournal:
@@ -50,6 +61,7 @@ class RequestJournal:
     def __init__(self, app: ASGIApp, journal: deque[Exchange], settings: Settings) -> None:
         self.app = app
         self.journal = journal
+        self.level = settings.request_log_level
         self.redirect_base = urlsplit(settings.redirect_base) if settings.redirect_base else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -71,14 +83,18 @@ class RequestJournal:
             await self.app(scope, receive, sending)
         finally:
             path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+            fault = scope.get(FAULT_KEY)
             exchange = Exchange(
-                scope["method"], path, scope.get("dimail.user"), status, (time.perf_counter() - started) * 1000
+                scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
+                (time.perf_counter() - started) * 1000, fault,
             )
             self.journal.append(exchange)
-            log.info(
-                "%s %s %d user=%s %.1fms", exchange.method, exchange.path, status, exchange.user or "-",
-                exchange.duration_ms,
-            )
+            if log.isEnabledFor(self.level):
+                log.log(
+                    self.level, "%s %s %s user=%s %.1fms%s", exchange.method, printable(exchange.path),
+                    "-" if exchange.status is None else exchange.status, printable(exchange.user or "-"),
+                    exchange.duration_ms, f" fault={fault}" if fault else "",
+                )
 
     def _moved(self, name: bytes, value: bytes) -> tuple[bytes, bytes]:
         if name.lower() != b"location" or self.redirect_base is None:
@@ -130,6 +146,7 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     app.state.backend = backend or Backend(dns_auto=settings.dns_auto, certs_on_check=settings.certs_on_check)
     app.state.settings = settings
     app.state.journal = deque(maxlen=journal_size)
+    app.state.faults = Faults(app.openapi)
     for router in ROUTERS:
         app.include_router(router)
     app.add_exception_handler(ApiError, _api_error)
@@ -142,9 +159,14 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
         allow_methods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
         allow_headers=["*"],
     )
+    app.add_middleware(FaultInjection, faults=app.state.faults)
     app.add_middleware(RequestJournal, journal=app.state.journal, settings=settings)
     return app
 
 
 def journal_of(app: Any) -> deque[Exchange]:
     return app.state.journal
+
+
+def faults_of(app: Any) -> Faults:
+    return app.state.faults

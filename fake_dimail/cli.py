@@ -9,6 +9,7 @@ import sys
 from . import __version__
 from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
+from .faults import uvicorn_abort
 from .seeds import SEEDS
 
 
@@ -57,11 +58,15 @@ def main(argv: list[str] | None = None) -> int:
         redirect_base=args.redirect_base,
         dns_auto=args.dns == "auto",
         certs_on_check=args.certs_on_check,
+        request_log_level=logging.INFO,
     )
     fake = FakeDimail(settings=settings, seed=args.seed)
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
     print(f"fake-dimail {__version__} on http://{args.host}:{args.port}/ — users: {users} — DNS: {args.dns} "
           "— docs: /docs",
           file=sys.stderr, flush=True)
-    uvicorn.run(fake.app, host=args.host, port=args.port, access_log=False, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(fake.app, host=args.host, port=args.port, access_log=False,
+                                           log_level="warning"))
+    fake.faults.abort = uvicorn_abort(server)
+    server.run()
     return 0

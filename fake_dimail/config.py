@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 # People's dev stack runs dimail with this JWT secret.
@@ -28,3 +29,6 @@ class Settings:
     # Issue a domain's certificate during /check as soon as its CNAMEs are right;
     # default: only /fix issues it, so a first check fails on `cert` alone (CHECKS.md §4).
     certs_on_check: bool = False
+    # The one-line log of each request (logger `fake_dimail.requests`): DEBUG in-process, so a
+    # test suite counting log records sees none; `fake-dimail serve` logs at INFO.
+    request_log_level: int = logging.DEBUG

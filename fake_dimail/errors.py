@@ -71,6 +71,37 @@ INTERNAL_FAILURES = {
 BREAKABLE_CHECKS = "only webmail_ok, postfix and ox can be broken; remove the certificate with certificate: false"
 
 
+# --- the fake's own faults and seeding (never dimail's words) ----------------
+
+
+def injected(kind: str) -> str:
+    return f"fake-dimail: injected fault: {kind}"
+
+
+def no_operation(method: str, path: str) -> str:
+    return (f"no dimail operation {method} {path}: give a path template of the OpenAPI document "
+            "(e.g. /domains/{domain_name}/mailboxes/{user_name}) or a concrete path one of them matches")
+
+
+def fault_answer(answer: object) -> str:
+    return (f"fault answer {answer!r}: give an HTTP status (200-599), "
+            "'connection-error', 'timeout', or nothing to only delay")
+
+
+# What urllib3 says of a refused connection, and whose fault it is.
+CONNECTION_REFUSED = "Failed to establish a new connection: [Errno 111] Connection refused (fake-dimail: injected fault)"
+FAULT_NOT_FOUND = "No such fault"
+FAULT_COUNTS = "times must be at least 1 (or None: every request), after and delay_ms at least 0"
+
+
+def unknown_seed(seed: object, known: list[str]) -> str:
+    return f"unknown seed {seed!r}: choose one of {', '.join(known)}, or give a list of fake_dimail.seeds.UserSeed"
+
+
+def bad_base_url(url: object) -> str:
+    return f"mock_dimail: base_url {url!r} is not scheme://host[:port] (e.g. http://dimail:8000)"
+
+
 def must_exist(domain: str) -> str:
     return f"Le domaine {domain} n'existe pas"
 

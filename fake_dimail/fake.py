@@ -8,19 +8,21 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
-from . import models
-from .app import Exchange, create_app, journal_of
+from . import errors, models
+from .app import Exchange, create_app, faults_of, journal_of
 from .backend import BOOTSTRAP_USER, Backend
 from .config import Settings
+from .faults import Faults
 from .records import Caller
+from .seeding import Seeding
 from .security import encode_token
-from .transport import ASGISyncTransport
+from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
 
 _ROOT = Caller(BOOTSTRAP_USER, is_admin=True)
 
 
-class FakeDimail:
+class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
 
     >>> fake = FakeDimail(seed="people-dev")
@@ -30,10 +32,14 @@ class FakeDimail:
 
     base_url = "http://dimail"
 
+    _root = _ROOT
+
     def __init__(self, settings: Settings | None = None, seed: str | Iterable[UserSeed] | None = None) -> None:
         self.settings = settings or Settings()
         self.backend = Backend(dns_auto=self.settings.dns_auto, certs_on_check=self.settings.certs_on_check)
         self.app = create_app(self.backend, self.settings)
+        if isinstance(seed, str) and seed not in SEEDS:
+            raise ValueError(errors.unknown_seed(seed, sorted(SEEDS)))
         self._seed = SEEDS[seed] if isinstance(seed, str) else tuple(seed or ())
         self.seed(self._seed)
 
@@ -46,14 +52,15 @@ class FakeDimail:
             **kwargs,
         )
 
-    def transport(self) -> httpx.ASGITransport:
+    def transport(self) -> httpx.AsyncBaseTransport:
         """For `httpx.AsyncClient(transport=...)`."""
-        return httpx.ASGITransport(app=self.app)
+        return ASGIAsyncTransport(self.app)
 
     def reset(self, reseed: bool = True) -> None:
-        """Empty every store (bootstrap mode); seed again unless told not to."""
+        """Empty every store (bootstrap mode), the journal and the faults; seed again unless told not to."""
         self.backend.reset()
         journal_of(self.app).clear()
+        self.faults.clear()
         if reseed:
             self.seed(self._seed)
 
@@ -61,10 +68,10 @@ class FakeDimail:
         for user in users:
             self.add_user(user.name, user.password, user.is_admin, user.perms)
 
-    def add_user(self, name: str, password: str, is_admin: bool = False, perms: Iterable[str] = ()) -> models.User:
-        """Create an API user as an admin would."""
-        body = models.CreateUser(name=name, password=password, is_admin=is_admin, perms=list(perms))
-        return self.backend.create_user(_ROOT, body)
+    @property
+    def faults(self) -> Faults:
+        """Injected faults: `fake.faults.add(method="POST", path="/domains/", answer=503)`."""
+        return faults_of(self.app)
 
     def token(self, user: str) -> str:
         """A valid Bearer token for `user`, as `GET /token/` would give."""

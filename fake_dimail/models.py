@@ -470,3 +470,41 @@ class PlatformChange(BaseModel):
         if value is not None and InternalCheck.cert in value:
             raise ValueError(BREAKABLE_CHECKS)
         return value
+
+
+class FaultMethod(str, enum.Enum):
+    GET = "GET"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+    HEAD = "HEAD"
+
+
+class FaultKind(str, enum.Enum):
+    connection_error = "connection-error"
+    timeout = "timeout"
+
+
+class NewFault(BaseModel):
+    """What to inject, and into which requests."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: FaultMethod
+    path: str = Field(description="an operation's path template (`/domains/{domain_name}/mailboxes/{user_name}`) "
+                                  "or a concrete path")
+    answer: Annotated[int, Field(ge=200, le=599)] | FaultKind | None = Field(
+        default=503, description="an HTTP status; `connection-error` (the server closes the connection); "
+                                 "`timeout` (it stalls delay_ms, default 10 s, then closes); null: only delay")
+    times: Annotated[int, Field(ge=1)] | None = Field(default=1, description="requests answered; null: every one")
+    after: Annotated[int, Field(ge=0)] = Field(default=0, description="matching requests let through first")
+    delay_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
+    body: Any = Field(default=None, description="the answer's body: JSON, or a string sent as text/plain; "
+                                                "null: the status' reason phrase")
+
+
+class Fault(NewFault):
+    id: int
+    seen: int = Field(description="matching requests so far")
+    hits: int = Field(description="of them, answered by this fault")

@@ -1,17 +1,98 @@
-"""A synchronous httpx transport that hands each request straight to an ASGI app.
+"""Hand one HTTP request straight to an ASGI app, with no socket: the in-process transports.
 
-httpx's own ASGITransport serves only async clients; tests and tools mostly
-want a plain `httpx.Client`. The app runs on one private event loop thread,
-so it works the same whether or not the caller has a loop of its own.
+`exchange()`/`exchange_async()` build the ASGI scope a server would, run the
+app and collect its answer. Everything in-process goes through them: the
+`httpx` transports of `FakeDimail.client()`/`.transport()` and the
+interception of `requests`/`httpx` by `mock_dimail`, so all of them see the
+same answers and the same faults.
+
+A synchronous caller with no event loop of its own runs the app on a loop
+kept for its thread (no thread hop); a caller already inside a running loop
+(a sync call from async code) hands it to one shared background loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes, urlsplit
 
 import httpx
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message
+
+from . import errors
+
+CLIENT = ("127.0.0.1", 50000)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class InjectedFault(Exception):
+    """Raised by the app for a connection-level fault: the in-process transport turns it
+    into the client library's own exception (`kind` is "connection-error" or "timeout")."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def _scope(method: str, url: str, headers: list[tuple[bytes, bytes]]) -> dict:
+    parts = urlsplit(url)
+    raw_path = parts.path.encode("ascii", "ignore") or b"/"
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method.upper(),
+        "scheme": parts.scheme,
+        "path": unquote_to_bytes(raw_path).decode("utf-8", "surrogateescape"),
+        "raw_path": raw_path,
+        "query_string": parts.query.encode("ascii", "ignore"),
+        "root_path": "",
+        "headers": [(k.lower(), v) for k, v in headers],
+        "client": CLIENT,
+        "server": (parts.hostname or "", port),
+    }
+
+
+async def exchange_async(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, bytes]],
+                         body: bytes) -> Answer:
+    """One request through the app; an unexpected error is the 500 a server would send."""
+    sent = False
+    status, answer_headers, chunks = 500, [], []
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status, answer_headers
+        if message["type"] == "http.response.start":
+            status, answer_headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    try:
+        await app(_scope(method, url, headers), receive, send)
+    except InjectedFault:
+        raise
+    except Exception:
+        # What uvicorn sends for an unhandled exception.
+        text = errors.INTERNAL_SERVER_ERROR.encode()
+        return Answer(500, [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(text)).encode()), (b"connection", b"close")], text)
+    return Answer(status, answer_headers, b"".join(chunks))
 
 
 class _LoopThread:
@@ -21,31 +102,77 @@ class _LoopThread:
         self.thread.start()
 
 
+_shared: _LoopThread | None = None
+_shared_lock = threading.Lock()
+_local = threading.local()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = _LoopThread()
+        return _shared.loop
+
+
+def exchange(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> Answer:
+    """`exchange_async` for synchronous callers."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop = getattr(_local, "loop", None)
+        if loop is None or loop.is_closed():
+            loop = _local.loop = asyncio.new_event_loop()
+        return loop.run_until_complete(exchange_async(app, method, url, headers, body))
+    # Inside a running loop this thread cannot block on another coroutine of its own.
+    future = asyncio.run_coroutine_threadsafe(exchange_async(app, method, url, headers, body), _background_loop())
+    return future.result()
+
+
+def _httpx_error(kind: str, request: httpx.Request) -> httpx.TransportError:
+    if kind == "timeout":
+        return httpx.ReadTimeout(errors.injected(kind), request=request)
+    return httpx.ConnectError(errors.injected(kind), request=request)
+
+
+def _httpx_response(answer: Answer, request: httpx.Request) -> httpx.Response:
+    # A stream, not `content=`: the client then reads and closes it, which sets `.elapsed`.
+    return httpx.Response(answer.status, headers=answer.headers, stream=httpx.ByteStream(answer.body),
+                          request=request)
+
+
+def answer_httpx(app: ASGIApp, request: httpx.Request) -> httpx.Response:
+    try:
+        answer = exchange(app, request.method, str(request.url), request.headers.raw, request.read())
+    except InjectedFault as fault:
+        raise _httpx_error(fault.kind, request) from None
+    return _httpx_response(answer, request)
+
+
+async def answer_httpx_async(app: ASGIApp, request: httpx.Request) -> httpx.Response:
+    try:
+        answer = await exchange_async(app, request.method, str(request.url), request.headers.raw,
+                                      await request.aread())
+    except InjectedFault as fault:
+        raise _httpx_error(fault.kind, request) from None
+    return _httpx_response(answer, request)
+
+
 class ASGISyncTransport(httpx.BaseTransport):
-    _shared: _LoopThread | None = None
-    _shared_lock = threading.Lock()
+    """For `httpx.Client(transport=...)`: httpx's own ASGITransport serves only async clients."""
 
-    def __init__(self, app: ASGIApp, client: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
-        # An unexpected error comes back as the 500 a server would send, not as an exception.
-        self._inner = httpx.ASGITransport(app=app, client=client, raise_app_exceptions=False)
-
-    @classmethod
-    def _loop(cls) -> asyncio.AbstractEventLoop:
-        with cls._shared_lock:
-            if cls._shared is None:
-                cls._shared = _LoopThread()
-            return cls._shared.loop
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        copy = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+        return answer_httpx(self.app, request)
 
-        async def exchange() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-            response = await self._inner.handle_async_request(copy)
-            content = await response.aread()
-            return response.status_code, response.headers.raw, content
 
-        future = asyncio.run_coroutine_threadsafe(exchange(), self._loop())
-        status, headers, content = future.result()
-        # A stream, not `content=`: the client then reads and closes it, which sets `.elapsed`.
-        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request)
+class ASGIAsyncTransport(httpx.AsyncBaseTransport):
+    """For `httpx.AsyncClient(transport=...)`, with the same answers and faults as the sync one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await answer_httpx_async(self.app, request)

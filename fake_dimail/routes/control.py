@@ -6,9 +6,12 @@ these routes exist for developers and tests, never for People.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
-from .. import models
+from fastapi import APIRouter, Depends, Request, Response
+
+from .. import errors, models
+from ..faults import Faults
 from ..strict_json import DimailRoute
 from ._common import BackendDep
 
@@ -64,3 +67,46 @@ async def patch_platform(domain_name: str, body: models.PlatformChange, backend:
     `unfixable`: internal checks /fix leaves as they are; `certs_on_check`: /check issues the certificate too.
     """
     return backend.set_platform(domain_name, body)
+
+
+def _faults(request: Request) -> Faults:
+    # Faults belong to the app (its middleware injects them), not to the backend's state.
+    return request.app.state.faults
+
+
+FaultsDep = Annotated[Faults, Depends(_faults)]
+
+
+@router.get("/faults", operation_id="fake_list_faults", summary="List the injected faults")
+async def list_faults(faults: FaultsDep) -> list[models.Fault]:
+    return [models.Fault.model_validate(f.as_dict()) for f in faults]
+
+
+@router.post("/faults", operation_id="fake_add_fault", summary="Inject a fault", status_code=201,
+             responses={422: {"description": "No such dimail operation, or invalid fault"}})
+async def add_fault(body: models.NewFault, faults: FaultsDep) -> models.Fault:
+    """Answer matching requests with a status, a dropped connection or a stall, instead of dimail's answer.
+
+    The journal (`fault` of each entry) shows what was injected.
+    """
+    answer = body.answer.value if isinstance(body.answer, models.FaultKind) else body.answer
+    try:
+        fault = faults.add(body.method.value, body.path, answer, times=body.times, after=body.after,
+                           delay_ms=body.delay_ms, body=body.body)
+    except ValueError as exc:
+        raise errors.unprocessable(str(exc)) from None
+    return models.Fault.model_validate(fault.as_dict())
+
+
+@router.delete("/faults", operation_id="fake_clear_faults", summary="Remove every fault", status_code=204)
+async def clear_faults(faults: FaultsDep) -> Response:
+    faults.clear()
+    return Response(status_code=204)
+
+
+@router.delete("/faults/{fault_id}", operation_id="fake_remove_fault", summary="Remove one fault", status_code=204,
+               responses={404: {"description": "No such fault", "model": models.NotFound}})
+async def remove_fault(fault_id: int, faults: FaultsDep) -> Response:
+    if not faults.remove(fault_id):
+        raise errors.not_found(errors.FAULT_NOT_FOUND)
+    return Response(status_code=204)

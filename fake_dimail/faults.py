@@ -1,0 +1,215 @@
+"""Injected faults: one registry for Python (`fake.faults`) and HTTP (`/_fake/faults`).
+
+A fault matches requests by method and by path, the operation's template
+(`/domains/{domain_name}/mailboxes/{user_name}`) or a concrete path. It lets
+`after` matching requests through, then answers the next `times` ones (every
+one with `times=None`) with an HTTP status, a dropped connection or a stall;
+`delay_ms` waits first. Faults apply to dimail's operations only, never to
+`/_fake/`, and are checked when added, so a typo fails at once instead of
+silently never matching.
+
+Connection-level faults cannot be said in ASGI: in-process the app raises
+`InjectedFault`, which the transports turn into the client library's own
+exception; under `fake-dimail serve` the server closes the socket instead
+(`Faults.abort`, set by the CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import errors
+from .transport import InjectedFault
+
+CONNECTION_ERROR, TIMEOUT = "connection-error", "timeout"
+CONNECTION_FAULTS = (CONNECTION_ERROR, TIMEOUT)
+# Over HTTP, a "timeout" with no delay stalls this long before closing the connection.
+DEFAULT_STALL_MS = 10_000
+FAULT_KEY = "fake_dimail.fault"
+
+
+@dataclass
+class Fault:
+    id: int
+    method: str
+    path: str
+    answer: int | str | None
+    times: int | None
+    after: int
+    delay_ms: int
+    body: Any
+    seen: int = 0  # matching requests so far
+    hits: int = 0  # of them, answered by this fault
+    _regex: re.Pattern[str] | None = field(default=None, repr=False)
+    _owner: Faults | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return "delay" if self.answer is None else str(self.answer)
+
+    def matches(self, method: str, path: str) -> bool:
+        if method != self.method:
+            return False
+        return path == self.path or (self._regex is not None and self._regex.match(path) is not None)
+
+    def remove(self) -> None:
+        if self._owner is not None:
+            self._owner.remove(self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "method": self.method, "path": self.path, "answer": self.answer,
+                "times": self.times, "after": self.after, "delay_ms": self.delay_ms, "body": self.body,
+                "seen": self.seen, "hits": self.hits}
+
+
+class Faults:
+    """The faults of one app. `document` gives its OpenAPI document, whose paths are dimail's operations."""
+
+    def __init__(self, document: Callable[[], dict[str, Any]]) -> None:
+        self._document = document
+        self._operations: list[tuple[str, set[str], re.Pattern[str]]] | None = None
+        self._faults: dict[int, Fault] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        # Set by `fake-dimail serve`: drop the connection of this request's scope.
+        self.abort: Callable[[Scope], bool] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._faults.values()))
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+    def add(self, method: str = "GET", path: str = "/", answer: int | str | None = 503, *, times: int | None = 1,
+            after: int = 0, delay_ms: int = 0, body: Any = None) -> Fault:
+        """Register a fault; raises ValueError naming the problem (nothing is added then)."""
+        method = method.upper()
+        if not (answer is None or answer in CONNECTION_FAULTS
+                or (isinstance(answer, int) and not isinstance(answer, bool) and 200 <= answer <= 599)):
+            raise ValueError(errors.fault_answer(answer))
+        if times is not None and times < 1 or after < 0 or delay_ms < 0:
+            raise ValueError(errors.FAULT_COUNTS)
+        regex = self._operation(method, path)
+        with self._lock:
+            fault = Fault(next(self._ids), method, path, answer, times, after, delay_ms, body,
+                          _regex=regex, _owner=self)
+            self._faults[fault.id] = fault
+        return fault
+
+    def _operation(self, method: str, path: str) -> re.Pattern[str] | None:
+        """The template's regex when `path` is a template; None for a concrete path. ValueError if neither."""
+        if self._operations is None:
+            self._operations = [
+                (template, {m.upper() for m in operations}, compile_path(template)[0])
+                for template, operations in self._document()["paths"].items() if not template.startswith("/_fake/")
+            ]
+        concrete = False
+        for template, methods, regex in self._operations:
+            if method not in methods and not (method == "HEAD" and "GET" in methods):
+                continue
+            if template == path:
+                return regex
+            concrete = concrete or regex.match(path) is not None
+        if not concrete:
+            raise ValueError(errors.no_operation(method, path))
+        return None
+
+    def remove(self, fault_id: int) -> bool:
+        with self._lock:
+            return self._faults.pop(fault_id, None) is not None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, method: str, path: str) -> Fault | None:
+        """The fault that answers this request, if any (counted; an exhausted fault goes away)."""
+        with self._lock:
+            for fault in self._faults.values():
+                if not fault.matches(method, path):
+                    continue
+                fault.seen += 1
+                if fault.seen <= fault.after:
+                    continue
+                fault.hits += 1
+                if fault.times is not None and fault.hits >= fault.times:
+                    del self._faults[fault.id]
+                return fault
+        return None
+
+
+def _body(fault: Fault) -> tuple[bytes, bytes]:
+    if fault.body is None:
+        assert isinstance(fault.answer, int)
+        # guess: a proxy's terse answer; a 500 is uvicorn's, exactly as dimail's own crashes.
+        return HTTPStatus(fault.answer).phrase.encode(), b"text/plain; charset=utf-8"
+    if isinstance(fault.body, str):
+        return fault.body.encode(), b"text/plain; charset=utf-8"
+    return json.dumps(fault.body, separators=(",", ":")).encode(), b"application/json"
+
+
+class FaultInjection:
+    """ASGI middleware: answer a request from its fault instead of from dimail's routes."""
+
+    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fault = self.faults.take(scope["method"], scope["path"]) if scope["type"] == "http" and self.faults else None
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        scope[FAULT_KEY] = fault.label
+        delay = fault.delay_ms or (DEFAULT_STALL_MS if fault.answer == TIMEOUT and self.faults.abort else 0)
+        if delay:
+            await asyncio.sleep(delay / 1000)
+        if fault.answer is None:
+            await self.app(scope, receive, send)
+        elif isinstance(fault.answer, int):
+            body, content_type = _body(fault)
+            headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+            if fault.answer == 500:
+                headers.append((b"connection", b"close"))
+            await send({"type": "http.response.start", "status": fault.answer, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        elif self.faults.abort is not None:
+            # The socket is gone (aborted now, or the client left while we stalled): what is sent
+            # now is dropped, and the server logs no error for it.
+            self.faults.abort(scope)
+            await send({"type": "http.response.start", "status": 502, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            raise InjectedFault(fault.answer)
+
+
+def uvicorn_abort(server: Any) -> Callable[[Scope], bool]:
+    """For `Faults.abort`: drop the connection serving `scope` on this uvicorn server.
+
+    uvicorn keeps its live protocols, each with the scope of the request it
+    serves; aborting the protocol's transport is what a crashed server does.
+    """
+
+    def abort(scope: Scope) -> bool:
+        for protocol in list(server.server_state.connections):
+            cycle = getattr(protocol, "cycle", None)
+            if cycle is not None and cycle.scope is scope:
+                protocol.transport.abort()
+                return True
+        return False
+
+    return abort

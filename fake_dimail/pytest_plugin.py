@@ -1,0 +1,59 @@
+"""Fixtures for anyone's tests (entry point `pytest11`): `dimail_fake`, `dimail_fake_session`.
+
+Installing fake-dimail registers them; nothing is patched until a test asks
+for `dimail_fake`. Configuration, in the project's pytest ini:
+
+    dimail_url  = http://dimail:8000   # else $MAIL_PROVISIONING_API_URL (People's setting), else this
+    dimail_seed = people-dev           # or empty
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .fake import FakeDimail
+
+DEFAULT_URL = "http://dimail:8000"
+URL_VARIABLE = "MAIL_PROVISIONING_API_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("dimail_url", f"base URL the dimail_fake fixture answers for (default: ${URL_VARIABLE}, "
+                                f"else {DEFAULT_URL})", default="")
+    parser.addini("dimail_seed", "API users the dimail_fake fixture starts with: people-dev or empty",
+                  default="people-dev")
+
+
+def dimail_url(config: pytest.Config) -> str:
+    return str(config.getini("dimail_url") or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
+
+
+@pytest.fixture(scope="session")
+def dimail_fake_session(pytestconfig: pytest.Config) -> FakeDimail:
+    """One fake for the whole session, reset (and seeded again) by `dimail_fake` before each test."""
+    from .fake import FakeDimail
+
+    try:
+        return FakeDimail(seed=str(pytestconfig.getini("dimail_seed")))
+    except ValueError as exc:
+        pytest.fail(f"ini option dimail_seed: {exc}", pytrace=False)
+
+
+@pytest.fixture
+def dimail_fake(dimail_fake_session: FakeDimail, pytestconfig: pytest.Config) -> Iterator[FakeDimail]:
+    """A fresh seeded fake answering every `requests`/`httpx` call to the configured dimail URL."""
+    from .mock import mock_dimail
+
+    url = dimail_url(pytestconfig)
+    try:
+        mock = mock_dimail(url, fake=dimail_fake_session)
+    except ValueError as exc:
+        pytest.fail(f"dimail_url ({url}): {exc}", pytrace=False)
+    dimail_fake_session.reset()
+    with mock as fake:
+        yield fake

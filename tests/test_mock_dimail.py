@@ -1,0 +1,385 @@
+"""`mock_dimail` as People's own tests use it: module-level `requests` calls, no server, no socket.
+
+The calls are written the way People's client writes them (PEOPLE.md §5: URLs
+built on MAIL_PROVISIONING_API_URL, a Basic token request then Bearer calls,
+307s followed by `requests` itself), so a passing test here is one a People
+test would pass too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import threading
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import requests
+import responses
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
+
+from fake_dimail import FakeDimail, mock_dimail
+from fake_dimail import mock as mock_module
+
+API_URL = "http://dimail:8000"  # People's MAIL_PROVISIONING_API_URL in its dev settings
+REGIE = ("la_regie", "password")
+DOMAIN = "people.example.fr"
+
+
+def token() -> str:
+    response = requests.get(f"{API_URL}/token/", auth=REGIE, timeout=5)
+    assert response.status_code == 200
+    return response.json()["access_token"]
+
+
+def bearer() -> dict[str, str]:
+    return {"Authorization": f"Bearer {token()}", "Content-Type": "application/json"}
+
+
+def create_domain(name: str = DOMAIN) -> requests.Response:
+    payload = {"name": name, "context_name": name, "features": ["webmail", "mailbox", "alias"], "delivery": "virtual"}
+    return requests.post(f"{API_URL}/domains/", json=payload, auth=REGIE, timeout=5)
+
+
+def create_mailbox(local: str, first: str, last: str, domain: str = DOMAIN) -> requests.Response:
+    body = {"givenName": first, "surName": last, "displayName": f"{first} {last}"}
+    return requests.post(f"{API_URL}/domains/{domain}/mailboxes/{local}", json=body, headers=bearer(), timeout=5)
+
+
+def patched() -> tuple[object, ...]:
+    return (HTTPAdapter.get_connection_with_tls_context, httpx.HTTPTransport.handle_request,
+            httpx.AsyncHTTPTransport.handle_async_request)
+
+
+ORIGINAL = patched()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_patched() -> Iterator[None]:
+    yield
+    assert patched() == ORIGINAL
+    assert not mock_module._registry.active
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeDimail]:
+    with mock_dimail(API_URL) as fake:
+        yield fake
+
+
+# --- People's flows -----------------------------------------------------------------------
+
+
+def test_domain_flow_create_check_spec_fix_then_pending_mailbox(fake):
+    created = create_domain()
+    assert created.status_code == 201 and created.json()["state"] == "new"
+    # People's D2: nothing published yet, so only `domain_exist` fails (action required).
+    check = requests.get(f"{API_URL}/domains/{DOMAIN}/check", auth=REGIE, timeout=5)
+    assert check.status_code == 200 and check.json()["state"] == "broken"
+    spec = requests.get(f"{API_URL}/domains/{DOMAIN}/spec/", auth=REGIE, timeout=5)
+    assert spec.status_code == 200 and [r.status_code for r in spec.history] == [307]
+    assert {(r["target"], r["type"]) for r in spec.json()} >= {("", "mx"), ("imap", "cname"), ("", "txt")}
+    # The domain's owner publishes what /spec asked for; the certificate is still missing.
+    fake.set_dns(DOMAIN, spec.json())
+    check = requests.get(f"{API_URL}/domains/{DOMAIN}/check", auth=REGIE, timeout=5).json()
+    failing = [name for name, result in check.items() if isinstance(result, dict) and not result["ok"]]
+    assert failing == ["cert"]
+    fixed = requests.get(f"{API_URL}/domains/{DOMAIN}/fix/", auth=REGIE, timeout=5)
+    assert fixed.status_code == 200 and fixed.json()["state"] == "ok" and fixed.history[0].status_code == 307
+    # People then sends its pending mailbox.
+    sent = create_mailbox("jean.dupont", "Jean", "Dupont")
+    assert sent.status_code == 201
+    assert sent.json()["email"] == f"jean.dupont@{DOMAIN}" and len(sent.json()["password"]) == 16
+    assert (DOMAIN, "jean.dupont") in fake.backend.mailboxes
+
+
+def test_duplicate_display_name_is_a_500_then_the_address_probe_names_the_holder(fake):
+    fake.add_domain(DOMAIN, allowed=["la_regie"])
+    assert create_mailbox("jean", "Jean", "Dupont").status_code == 201
+    duplicate = create_mailbox("jean.d", "Jean", "Dupont")
+    assert duplicate.status_code == 500
+    assert duplicate.headers["content-type"].startswith("text/plain") and duplicate.text == "Internal Server Error"
+    # People's M2: a GET with the M1 payload as body, through the 307.
+    probe = requests.get(f"{API_URL}/domains/{DOMAIN}/address/jean.d/", headers=bearer(),
+                         json={"givenName": "Jean", "surName": "Dupont", "displayName": "Jean Dupont"}, timeout=5)
+    assert probe.status_code == 200 and [r.status_code for r in probe.history] == [307]
+    assert probe.json()["is_mailbox"] is False and probe.json()["ox_primary_email"] is None
+    assert (DOMAIN, "jean.d") not in fake.backend.mailboxes
+
+
+def test_alias_create_list_delete_and_delete_all(fake):
+    fake.add_domain(DOMAIN, allowed=["la_regie"])
+    for destination in ("a@example.org", "b@example.org"):
+        created = requests.post(f"{API_URL}/domains/{DOMAIN}/aliases/", headers=bearer(), timeout=5,
+                                json={"user_name": "contact", "destination": destination})
+        assert created.status_code == 201
+        assert created.json() == {"username": "contact", "domain": DOMAIN, "destination": destination,
+                                  "allow_to_send": False}
+    again = requests.post(f"{API_URL}/domains/{DOMAIN}/aliases/", headers=bearer(), timeout=5,
+                          json={"user_name": "contact", "destination": "a@example.org"})
+    assert again.status_code == 409 and again.json() == {"detail": "Alias already exists"}
+    one = requests.delete(f"{API_URL}/domains/{DOMAIN}/aliases/contact/a@example.org", headers=bearer(), timeout=5)
+    assert one.status_code == 204
+    rest = requests.get(f"{API_URL}/domains/{DOMAIN}/aliases/", headers=bearer(), timeout=5)
+    assert [a["destination"] for a in rest.json()] == ["b@example.org"]
+    assert requests.delete(f"{API_URL}/domains/{DOMAIN}/aliases/contact/all", headers=bearer(),
+                           timeout=5).status_code == 204
+    assert fake.backend.aliases == {}
+
+
+def test_reset_password_goes_through_its_307(fake):
+    fake.add_domain(DOMAIN, allowed=["la_regie"])
+    old = fake.add_mailbox(DOMAIN, "jean", password="old-secret")
+    response = requests.post(f"{API_URL}/domains/{DOMAIN}/mailboxes/jean/reset_password/", headers=bearer(),
+                             timeout=5)
+    assert response.status_code == 200
+    assert [(r.status_code, r.request.method) for r in response.history] == [(307, "POST")]
+    new = response.json()["password"]
+    assert response.json()["email"] == f"jean@{DOMAIN}" and new != old
+    assert fake.backend.check_password(fake._root, DOMAIN, "jean", new)
+
+
+def test_login_code_is_created_with_201(fake):
+    fake.add_domain(DOMAIN, allowed=["la_regie"])
+    fake.add_mailbox(DOMAIN, "jean")
+    response = requests.post(f"{API_URL}/domains/{DOMAIN}/mailboxes/jean/code", headers=bearer(), timeout=5,
+                             json={"expires_in": 3600, "maxuse": 3})
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == f"jean@{DOMAIN}" and body["maxuse"] == 3 and body["nbuse"] == 0
+    assert body["expires_in"] == 3599 and body["code"] in fake.backend.codes
+
+
+# --- the client library sees a server ---------------------------------------------------------
+
+
+def test_response_has_what_a_server_gives(fake):
+    response = requests.get(f"{API_URL}/users", auth=("admin", "admin"), timeout=5)
+    assert response.status_code == 200 and response.url == f"{API_URL}/users/"
+    assert [(r.status_code, r.headers["location"]) for r in response.history] == [(307, f"{API_URL}/users/")]
+    assert response.headers["content-type"] == "application/json"
+    assert [u["name"] for u in response.json()] == ["admin", "la_regie"]
+    assert response.elapsed.total_seconds() > 0
+    assert response.text.startswith('[{"name":"admin"')
+
+
+def test_a_mounted_retry_adapter_retries_an_injected_502(fake):
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=3, status_forcelist=[502], backoff_factor=0,
+                                                           allowed_methods=["GET", "PATCH"])))
+    fault = fake.faults.add("GET", "/users/", 502, times=2)
+    response = session.get(f"{API_URL}/users/", auth=("admin", "admin"), timeout=5)
+    assert response.status_code == 200 and fault.hits == 2
+    assert [(e.status, e.fault) for e in fake.requests] == [(502, "502"), (502, "502"), (200, None)]
+
+
+def test_retries_exhausted_on_502_surface_as_requests_own_error(fake):
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=1, status_forcelist=[502], backoff_factor=0)))
+    fake.faults.add("GET", "/users/", 502, times=None)
+    with pytest.raises(requests.exceptions.RetryError):
+        session.get(f"{API_URL}/users/", auth=("admin", "admin"), timeout=5)
+    assert [e.status for e in fake.requests] == [502, 502]
+
+
+def test_an_injected_connection_error_is_requests_connection_error(fake):
+    fake.faults.add("GET", "/token/", "connection-error")
+    with pytest.raises(requests.exceptions.ConnectionError) as raised:
+        requests.get(f"{API_URL}/token/", auth=REGIE, timeout=5)
+    assert "Connection refused" in str(raised.value)
+    assert requests.get(f"{API_URL}/token/", auth=REGIE, timeout=5).status_code == 200  # times=1
+    assert [(e.status, e.fault) for e in fake.requests] == [(None, "connection-error"), (200, None)]
+
+
+def test_an_injected_timeout_is_requests_read_timeout(fake):
+    fake.faults.add("POST", "/domains/{domain_name}/mailboxes/{user_name}", "timeout")
+    fake.add_domain(DOMAIN, allowed=["la_regie"])
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        create_mailbox("jean", "Jean", "Dupont")
+    assert (DOMAIN, "jean") not in fake.backend.mailboxes
+
+
+def test_httpx_sync_client_module_functions_and_async_client(fake):
+    with httpx.Client(base_url=API_URL, follow_redirects=True) as client:
+        response = client.get("/users", auth=("admin", "admin"))
+        assert response.status_code == 200 and [r.status_code for r in response.history] == [307]
+    assert httpx.get(f"{API_URL}/token/", auth=REGIE).status_code == 200
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient() as client:
+            return await client.get(f"{API_URL}/token/", auth=REGIE)
+
+    response = asyncio.run(call())
+    assert response.status_code == 200 and response.json()["token_type"] == "bearer"
+    fake.faults.add("GET", "/token/", "connection-error")
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{API_URL}/token/", auth=REGIE)
+    fake.faults.add("GET", "/token/", "timeout")
+    with pytest.raises(httpx.ReadTimeout):
+        asyncio.run(call())
+
+
+# --- activation -------------------------------------------------------------------------------
+
+
+def test_context_manager_returns_the_given_fake_and_restores_everything_after_an_exception():
+    mine = FakeDimail(seed="empty")
+    with pytest.raises(RuntimeError):
+        with mock_dimail(API_URL, fake=mine) as fake:
+            assert fake is mine
+            assert patched() != ORIGINAL
+            # empty: bootstrap mode, any credentials are the admin
+            assert requests.get(f"{API_URL}/token/", auth=("x", "y"), timeout=5).status_code == 200
+            raise RuntimeError("the test failed")
+    assert patched() == ORIGINAL
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"{API_URL}/token/", auth=REGIE, timeout=0.5)
+
+
+def test_decorator_gives_a_new_fake_per_call_sync_and_async():
+    seen: list[int] = []
+    mock = mock_dimail("http://dimail.test")
+
+    @mock
+    def sync_test() -> None:
+        assert mock.fake is not None
+        seen.append(id(mock.fake))
+        assert requests.post("http://dimail.test/users/", auth=("admin", "admin"), timeout=5,
+                             json={"name": "u1", "password": "p", "is_admin": False, "perms": []}).status_code == 201
+
+    @mock
+    async def async_test() -> int:
+        async with httpx.AsyncClient() as client:
+            return (await client.get("http://dimail.test/users/", auth=("admin", "admin"))).status_code
+
+    sync_test()
+    sync_test()  # a new fake: u1 does not exist yet
+    assert len(set(seen)) == 2 and mock.fake is None
+    assert asyncio.run(async_test()) == 200
+    assert sync_test.__name__ == "sync_test"
+
+
+def test_two_fakes_on_two_urls_and_nesting_on_one():
+    with mock_dimail("http://dimail-a:8000") as a, mock_dimail("https://dimail-b.example") as b:
+        a.add_user("only_a", "pw")
+        assert requests.get("http://dimail-a:8000/token/", auth=("only_a", "pw"), timeout=5).status_code == 200
+        assert requests.get("https://dimail-b.example/token/", auth=("only_a", "pw"), timeout=5).status_code == 403
+        with mock_dimail("http://dimail-a:8000", seed="empty") as inner:
+            assert requests.get("http://dimail-a:8000/token/", auth=("x", "y"), timeout=5).status_code == 200
+            assert len(inner.requests) == 1
+        assert requests.get("http://dimail-a:8000/token/", auth=("x", "y"), timeout=5).status_code == 403
+        assert len(b.requests) == 1 and len(a.requests) == 2
+
+
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"hello")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def other_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_requests_to_other_hosts_reach_the_network(fake, other_server):
+    assert requests.get(other_server + "/users/", timeout=5).text == "hello"
+    assert httpx.get(other_server + "/users/").text == "hello"
+    # Same host, another port: not the mocked dimail either.
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get("http://dimail:8001/users/", timeout=0.5)
+    assert fake.requests == []
+
+
+# --- beside `responses` -------------------------------------------------------------------
+
+
+def test_responses_mocks_registered_before_the_fake_win_and_the_rest_reaches_the_fake():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, f"{API_URL}/token/", body=requests.exceptions.ConnectionError("down"))
+        with mock_dimail(API_URL, responses=rsps) as fake:
+            with pytest.raises(requests.exceptions.ConnectionError, match="down"):
+                token()
+            with pytest.raises(requests.exceptions.ConnectionError, match="down"):
+                token()  # not evicted
+            assert requests.get(f"{API_URL}/users/", auth=("admin", "admin"), timeout=5).status_code == 200
+            assert [e.path for e in fake.requests] == ["/users/"]
+        assert rsps.passthru_prefixes == ()
+
+
+def test_responses_mocks_registered_after_the_fake_win_and_a_catch_all_does_not_shadow_them():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps, \
+            mock_dimail(API_URL, responses=rsps) as fake:
+        assert requests.get(f"{API_URL}/token/", auth=REGIE, timeout=5).status_code == 200
+        rsps.add(responses.GET, f"{API_URL}/domains/special.fr/check", json={"state": "ok"}, status=200)
+        for _ in range(2):
+            special = requests.get(f"{API_URL}/domains/special.fr/check", auth=REGIE, timeout=5)
+            assert special.json() == {"state": "ok"}
+        other = requests.get(f"{API_URL}/domains/other.fr/check", auth=REGIE, timeout=5)
+        assert other.status_code == 404 and other.json() == {"detail": "Domain not found"}
+        assert [e.path for e in fake.requests] == ["/token/", "/domains/other.fr/check"]
+
+
+def test_responses_default_mock_gets_the_pass_through_by_itself():
+    @responses.activate
+    def people_style_test() -> None:
+        responses.add(responses.GET, f"{API_URL}/domains/x.fr/spec/", json=[], status=200)
+        assert requests.get(f"{API_URL}/domains/x.fr/spec/", timeout=5).json() == []
+        assert requests.get(f"{API_URL}/token/", auth=REGIE, timeout=5).status_code == 200
+
+    with mock_dimail(API_URL) as fake:
+        people_style_test()
+    assert [e.path for e in fake.requests] == ["/token/"]
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["not a url", "dimail:8000", "ftp://dimail", "http://", "http://dimail:99999",
+                                 "http://dimail:8000/api", 42])
+def test_a_bad_base_url_is_refused_and_nothing_is_patched(url):
+    with pytest.raises(ValueError, match="base_url .* is not scheme://host"):
+        mock_dimail(url)  # type: ignore[arg-type]
+    assert patched() == ORIGINAL
+
+
+def test_an_unknown_seed_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match="unknown seed 'people'.*empty, people-dev"):
+        mock_dimail(API_URL, seed="people")
+    assert patched() == ORIGINAL
+
+
+def test_a_fault_on_a_path_no_operation_has_is_refused(fake):
+    with pytest.raises(ValueError, match="no dimail operation POST /domains/x.fr/mailbox/u"):
+        fake.faults.add("POST", "/domains/x.fr/mailbox/u", 503)
+    with pytest.raises(ValueError, match="no dimail operation PUT /users/"):
+        fake.faults.add("PUT", "/users/", 503)
+    with pytest.raises(ValueError, match="fault answer 'boom'"):
+        fake.faults.add("GET", "/users/", "boom")
+    assert len(fake.faults) == 0
+
+
+# --- quiet in-process -------------------------------------------------------------------------
+
+
+def test_in_process_the_request_log_is_debug_only(fake, caplog):
+    with caplog.at_level("INFO"):
+        token()
+    assert [r for r in caplog.records if r.name == "fake_dimail.requests"] == []
+    with caplog.at_level("DEBUG", logger="fake_dimail.requests"):
+        requests.get(f"{API_URL}/token/%0aforged", auth=REGIE, timeout=5)
+    lines = [r.getMessage() for r in caplog.records if r.name == "fake_dimail.requests"]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith("GET /token/\\x0aforged 404 user=- ")
