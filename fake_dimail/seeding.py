@@ -27,9 +27,8 @@ class SeedError(ValueError):
     """What was asked cannot be seeded: the API would refuse it, or it contradicts what exists."""
 
 
-def _refused(what: str, exc: ApiError | ServerCrash) -> SeedError:
-    reason = f"{exc.status} {exc.detail}" if isinstance(exc, ApiError) else f"500 ({exc})"
-    return SeedError(f"{what}: dimail would refuse it: {reason}")
+def _refused(what: str, exc: ApiError) -> SeedError:
+    return SeedError(f"{what}: dimail would refuse it: {exc.status} {exc.detail}")
 
 
 # A record of the published /spec that, once removed, makes this external check fail alone.
@@ -176,9 +175,11 @@ class Seeding:
         try:
             body = models.CreateMailbox(givenName=given_name, surName=sur_name, displayName=display_name)
             created = backend.create_mailbox(root, domain, local, body)
-        except (ApiError, ServerCrash) as exc:
-            # A ServerCrash is dimail's bare 500: an OX username or display name used in the context.
+        except ApiError as exc:
             raise _refused(what, exc) from None
+        except ServerCrash:
+            raise SeedError(f"{what}: user name {local!r} or display name {display_name!r} is already used in "
+                            "the domain's OX context (dimail answers 500); choose another display_name") from None
         except ValueError as exc:
             raise SeedError(f"{what}: {exc}") from None
         if password is not None:
