@@ -1,6 +1,6 @@
 """The People side of the conversation: People events in, dimail calls out.
 
-Each event method sends the calls People sends (../shared/dimail/PEOPLE.md
+Each event method sends the calls People sends (dimail's PEOPLE.md
 §3–§7: same paths, slashes, bodies and credentials) and declares them in its
 `steps`, from which the README's permission-sequence table is generated and
 against which the tests compare the journal.
