@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, args, help_text) in EVENTS.items():
         sub = events.add_parser(name, help=help_text, description=help_text, parents=[options], epilog=SETTINGS_HELP)
         for arg in args:
-            sub.add_argument(arg, choices=ROLES) if arg == "role" else sub.add_argument(arg)
+            sub.add_argument(arg, **({"choices": ROLES} if arg == "role" else {}))
         if name == "initialise":
             sub.add_argument("--admin", metavar="USER:PASSWORD", type=_credentials,
                              help="admin credentials (created if missing)")
