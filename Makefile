@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Where `make run` listens: `make run HOST=0.0.0.0 PORT=8002`. 8001 is the host port of People's dimail container.
 HOST ?= 127.0.0.1
 PORT ?= 8001
 

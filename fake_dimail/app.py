@@ -142,6 +142,9 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
         # The real server parses a body sent without Content-Type as JSON.
         strict_content_type=False,
         openapi_tags=[{"name": "fake", "description": FAKE_TAG}],
+        # Served offline by routes/docs.py instead of FastAPI's CDN-loading pages.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.backend = backend or Backend(dns_auto=settings.dns_auto, certs_on_check=settings.certs_on_check)
     app.state.settings = settings

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 import sys
+from urllib.parse import urlsplit
 
 from . import __version__
 from .config import DEFAULT_JWT_SECRET, Settings
@@ -13,13 +16,48 @@ from .faults import uvicorn_abort
 from .seeds import SEEDS
 
 
+def _port(value: str) -> int:
+    if not (value.isdigit() and 1 <= int(value) <= 65535):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number (1-65535)")
+    return int(value)
+
+
+def _base(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
+        raise argparse.ArgumentTypeError(f"{value!r} is not scheme://host[:port] (for instance https://dimail.example)")
+    return value
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The bound socket, or SystemExit with one line: the banner must not announce a server that cannot start."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise SystemExit(f"fake-dimail: error: cannot listen on {host} ({exc}): give one of this machine's "
+                         "addresses with --host (or HOST= with make run)") from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SystemExit(f"fake-dimail: error: port {port} on {host} is already in use (another fake-dimail, or "
+                             "dimail's container?): stop it, or pick another with --port (PORT= with make run)") \
+                from None
+        raise SystemExit(f"fake-dimail: error: cannot listen on {host}:{port} ({exc.strerror}): "
+                         "choose another --host or --port") from None
+    return sock
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fake-dimail", description="A faithful fake of the dimail API (v0.8.2).")
     parser.add_argument("--version", action="version", version=f"fake-dimail {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the fake over HTTP")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8001, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=_port, default=8001, help="port to listen on (default: %(default)s)")
     serve.add_argument(
         "--seed",
         choices=sorted(SEEDS),
@@ -32,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="answer a missing/non-Bearer Authorization with 401, as FastAPI >= 0.122 does")
     serve.add_argument("--crash-on-odd-tokens", action="store_true",
                        help="answer 500 to tokens without exp/sub and to 'bearer'/'BEARER', as dimail does")
-    serve.add_argument("--redirect-base", metavar="URL",
+    serve.add_argument("--redirect-base", metavar="URL", type=_base,
                        help="send slash redirects to this scheme://host (emulates a TLS-terminating proxy)")
     serve.add_argument("--dns", choices=("empty", "auto"), default="empty",
                        help="simulated DNS of a new domain: empty (like a real new domain: every check fails "
@@ -47,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    sock = _listen(args.host, args.port)
     import uvicorn
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s",
@@ -62,11 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     fake = FakeDimail(settings=settings, seed=args.seed)
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
-    print(f"fake-dimail {__version__} on http://{args.host}:{args.port}/ — users: {users} — DNS: {args.dns} "
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"fake-dimail {__version__} on http://{host}:{args.port}/ — users: {users} — DNS: {args.dns} "
           "— docs: /docs",
           file=sys.stderr, flush=True)
-    server = uvicorn.Server(uvicorn.Config(fake.app, host=args.host, port=args.port, access_log=False,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(fake.app, access_log=False, log_level="warning"))
     fake.faults.abort = uvicorn_abort(server)
-    server.run()
+    with sock:
+        server.run(sockets=[sock])
     return 0

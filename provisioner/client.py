@@ -3,7 +3,8 @@
 One `DimailClient` per dimail: Basic calls with the service credentials,
 Bearer calls with a token fetched just before (People's way) or cached,
 redirects followed, retries with backoff only where a retry cannot do a
-write twice, and a journal of every HTTP exchange.
+write twice and may help (each one announced with its reason), and a journal
+of every HTTP exchange.
 """
 
 from __future__ import annotations
@@ -13,14 +14,41 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 # Only these answers may be transient; a 4xx is dimail's decision and is final.
-RETRIED_STATUSES = frozenset({500, 502})
+RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 # People retries PATCH only; GET, PUT and DELETE are as safe to repeat. POST never:
 # a second mailbox POST after a lost answer would hit the duplicate 500.
 SAFE_METHODS = frozenset({"GET", "PATCH", "PUT", "DELETE"})
+# Before dimail has answered anything, no answer most likely means nothing listens at the URL:
+# one quick retry, not the whole backoff.
+FIRST_CONTACT_ATTEMPTS = 2
+
+
+def url_problem(url: str) -> str | None:
+    """What makes `url` unusable as dimail's base URL, and the fix; None when it is fine."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        if "://" not in url:
+            return f"{url!r} has no scheme: add http:// (http://{url})"
+        return f"{url!r} is not an http://host[:port] or https://host[:port] URL"
+    try:
+        parts.port
+    except ValueError:
+        return f"{url!r} has a port outside 1-65535"
+    return None
+
+
+def no_answer(exc: httpx.TransportError) -> str:
+    """Why an exchange got no answer, in a few words."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect: {exc}" if str(exc) else "cannot connect"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -75,10 +103,15 @@ class DimailUnavailable(DimailError):
     """No answer at all (connection refused, timeout), after the retries allowed."""
 
 
-def error_for(call: Call, detail: Any) -> DimailError:
+def error_for(call: Call, detail: Any, url: str = "") -> DimailError:
     if call.status is None:
-        return DimailUnavailable(call, detail, f"{call.method} {call.path}: no answer from dimail ({detail})")
+        return DimailUnavailable(call, detail, f"{call.method} {call.path}: no answer from dimail at {url} ({detail}): "
+                                               "is the fake running? `make run`")
     kind: type[DimailError] = DimailError
+    if call.status in (401, 403) and call.path.startswith("/token/"):
+        # The token call needs nothing but valid credentials: a refusal can only be about them.
+        return DimailRefused(call, detail, f"dimail refused {call.user}'s credentials "
+                                           f"({call.method} {call.path} answered {call.status}: {detail!r})")
     if call.status in (401, 403):
         kind = DimailRefused
     elif call.status == 404:
@@ -125,9 +158,14 @@ class DimailClient:
     cache_token: bool = False  # People fetches a fresh token for every operation
     sleep: Callable[[float], None] = time.sleep
     journal: list[Call] = field(default_factory=list)
+    on_retry: Callable[[str], None] | None = None  # told each retry, in one line with its reason
     _token: str | None = field(default=None, repr=False)
+    _answered: bool = field(default=False, repr=False)  # dimail has answered at least once
 
     def __post_init__(self) -> None:
+        problem = url_problem(self.base_url)
+        if problem is not None:
+            raise ValueError(f"dimail URL {problem}")
         self._http = httpx.Client(
             base_url=self.base_url.rstrip("/"),
             transport=self.transport,
@@ -166,9 +204,13 @@ class DimailClient:
             except httpx.TransportError as exc:
                 call = Call(method, path, who, None, (time.perf_counter() - started) * 1000, attempt)
                 self.journal.append(call)
-                if attempt == attempts:
-                    raise error_for(call, repr(exc)) from exc
+                if not self._answered:
+                    attempts = min(attempts, FIRST_CONTACT_ATTEMPTS)
+                reason = no_answer(exc)
+                if attempt >= attempts:
+                    raise error_for(call, reason, self.base_url) from exc
             else:
+                self._answered = True
                 for hop in response.history:  # the 307s People's paths go through
                     self.journal.append(Call(hop.request.method, hop.request.url.raw_path.decode(), who,
                                              hop.status_code, 0.0, attempt))
@@ -179,8 +221,12 @@ class DimailClient:
                 if status in expected or status in tolerated:
                     return response
                 if status not in RETRIED_STATUSES or attempt == attempts:
-                    raise error_for(call, _detail(response))
-            self.sleep(self.backoff * 2 ** (attempt - 1))
+                    raise error_for(call, _detail(response), self.base_url)
+                reason = f"answered {status}"
+            delay = self.backoff * 2 ** (attempt - 1)
+            if self.on_retry is not None:
+                self.on_retry(f"retry {attempt}/{attempts - 1} of {method} {path} in {delay:g} s: {reason}")
+            self.sleep(delay)
         raise AssertionError("unreachable")
 
     # --- Basic and Bearer ------------------------------------------------------

@@ -1,6 +1,6 @@
 """The People side of the conversation: People events in, dimail calls out.
 
-Each event method sends the calls People sends (../shared/dimail/PEOPLE.md
+Each event method sends the calls People sends (dimail's PEOPLE.md
 §3–§7: same paths, slashes, bodies and credentials) and declares them in its
 `steps`, from which the README's permission-sequence table is generated and
 against which the tests compare the journal.
@@ -16,7 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .client import Credentials, DimailClient, DimailConflict, DimailError, DimailNotFound, DimailServerError
+from .client import (
+    Credentials,
+    DimailClient,
+    DimailConflict,
+    DimailError,
+    DimailNotFound,
+    DimailRefused,
+    DimailServerError,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,10 +106,11 @@ class Provisioner:
         revoke_allows: bool = True,
         retries: int = 4,
         sleep: Callable[[float], None] | None = None,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         extra = {"sleep": sleep} if sleep is not None else {}
         self.client = DimailClient(url, Credentials(user, password), transport=transport, timeout=timeout,
-                                   cache_token=cache_token, retries=retries, **extra)
+                                   cache_token=cache_token, retries=retries, on_retry=on_retry, **extra)
         # People never revokes an allow; the provisioner does unless told not to (README).
         self.revoke_allows = revoke_allows
         self.statuses: dict[str, str] = {}  # People's view of each domain seen
@@ -146,9 +155,17 @@ class Provisioner:
             as_admin = DimailClient(self.client.base_url, Credentials(admin_user, admin_password),
                                     transport=self.client.transport, timeout=self.client.timeout,
                                     retries=self.client.retries, backoff=self.client.backoff,
-                                    sleep=self.client.sleep, journal=self.client.journal)
-            as_admin.basic("POST", "/users/", body={"name": admin_user, "password": admin_password,
-                                                    "is_admin": True, "perms": []}, expect=(201,), tolerate=(409,))
+                                    sleep=self.client.sleep, journal=self.client.journal,
+                                    on_retry=self.client.on_retry)
+            try:
+                as_admin.basic("POST", "/users/", body={"name": admin_user, "password": admin_password,
+                                                        "is_admin": True, "perms": []}, expect=(201,), tolerate=(409,))
+            except DimailRefused as refused:
+                # An empty dimail takes any credentials as an admin's: refused, it already has users.
+                raise DimailRefused(refused.call, refused.detail,
+                                    f"dimail refused {admin_user!r} as an admin ({refused}): this dimail already has "
+                                    "users, so the empty-database bootstrap is over: use an existing admin's "
+                                    "USER:PASSWORD, or none if People's user is already set up") from refused
             as_admin.basic("POST", "/users/", body={"name": people, "password": self.client.credentials.password,
                                                     "is_admin": False, "perms": PEOPLE_PERMS},
                            expect=(201,), tolerate=(409,))

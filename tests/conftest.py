@@ -5,9 +5,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+
+# dimail's reference data, copied into the repository (reference/dimail/README.md).
+REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "dimail"
 
 
 def _free_port() -> int:

@@ -713,8 +713,9 @@ def test_cli_refused_read_is_an_error_exit(server: str, capsys: pytest.CaptureFi
     code, lines = run(server, "--password", "wrong", "apply", str(EXAMPLE))
     assert code == 1
     assert lines[0] == f"= read {EXAMPLE}: 2 domains"
-    assert http_calls(lines) == [("GET", "/domains/", 403)]
-    assert capsys.readouterr().err == "error: GET /domains/ answered 403: 'Permission denied'\n"
+    assert http_calls(lines) == [("GET", "/domains/", 403), ("GET", "/token/", 403)]
+    assert capsys.readouterr().err == ("error: dimail refused la_regie's credentials (GET /token/ answered 403: "
+                                       "'Permission denied'): check --password\n")
 
 
 def test_console_script_applies_a_file(server: str, tmp_path: Path) -> None:

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
 
 from contracts.drift import Drift, compare, reference_openapi
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "dimail"
+from tests.conftest import REFERENCE
 
 
 def load(name: str) -> dict:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    return json.loads(path.read_text())
+    return json.loads((REFERENCE / name).read_text())
 
 
 def test_v082_differs_only_by_the_operations_the_fake_lacks() -> None:

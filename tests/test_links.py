@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 import schemathesis
 
 from contracts.drift import reference_openapi
 from contracts.links import LINKS, chain_operations, linked
+from tests.conftest import REFERENCE
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "dimail"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
@@ -75,19 +74,13 @@ def test_schemathesis_reads_the_links_as_transitions() -> None:
 
 
 def test_the_real_v082_document_takes_every_link() -> None:
-    path = SHARED / "openapi-v0.8.2.json"
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    _, added = linked(json.loads(path.read_text()), "m")
+    _, added = linked(json.loads((REFERENCE / "openapi-v0.8.2.json").read_text()), "m")
     assert added == list(LINKS)
 
 
 @pytest.mark.parametrize(("name", "kept"), [("openapi-2024-71bdf83.json", 10), ("openapi-2024-73f4223.json", 9)])
 def test_the_2024_documents_keep_the_links_they_can(name: str, kept: int) -> None:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(f"{path} is not here")
-    document = json.loads(path.read_text())
+    document = json.loads((REFERENCE / name).read_text())
     trimmed, added = linked(document, "m")
     assert len(added) == kept
     v2 = ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}")

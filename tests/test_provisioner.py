@@ -754,6 +754,53 @@ def test_delete_retried_after_500(fake: FakeDimail, faulty) -> None:
     assert ("owner-sub", D) not in fake.backend.allows
 
 
+def test_each_retry_is_told_in_one_line_with_its_reason(fake: FakeDimail) -> None:
+    faults, told = Faults(fake), []
+    p = Provisioner(fake.base_url, transport=httpx.MockTransport(faults), sleep=lambda s: None, on_retry=told.append)
+    p.domain_created(D, "owner-sub")
+    faults.fail("GET", f"/domains/{D}/check", [503, "connect", 504])
+    assert p.domain_status(D).status == "enabled"
+    assert told == [f"retry 1/4 of GET /domains/{D}/check in 0.1 s: answered 503",
+                    f"retry 2/4 of GET /domains/{D}/check in 0.2 s: cannot connect: connection refused",
+                    f"retry 3/4 of GET /domains/{D}/check in 0.4 s: answered 504"]
+
+
+def test_nothing_answering_from_the_first_call_is_tried_twice_and_named(fake: FakeDimail, faulty) -> None:
+    p, faults, sleeps = faulty
+    faults.fail("GET", f"/domains/{D}/check", ["connect"] * 10)
+    with pytest.raises(DimailUnavailable) as caught:
+        p.domain_status(D)
+    assert calls(p) == [("GET", f"/domains/{D}/check", None)] * 2
+    assert sleeps == [0.1]
+    assert str(caught.value) == (f"GET /domains/{D}/check: no answer from dimail at {fake.base_url} "
+                                 "(cannot connect: connection refused): is the fake running? `make run`")
+
+
+@pytest.mark.parametrize(("url", "words"), [("localhost:8001", "has no scheme: add http:// (http://localhost:8001)"),
+                                            ("ftp://dimail", "is not an http://host[:port]"),
+                                            ("http://dimail:99999", "has a port outside 1-65535")])
+def test_an_unusable_url_is_refused_before_any_call(url: str, words: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        Provisioner(url)
+    assert str(caught.value).startswith(f"dimail URL {url!r} ") and words in str(caught.value)
+
+
+def test_initialise_after_the_bootstrap_says_so(fake: FakeDimail, p: Provisioner) -> None:
+    with pytest.raises(DimailRefused) as caught:
+        p.initialise(admin=("admin", "not-its-password"))
+    assert calls(p) == [("POST", "/users/", 403)]
+    message = str(caught.value)
+    assert message.startswith("dimail refused 'admin' as an admin (POST /users/ answered 403: 'Permission denied')")
+    assert "the empty-database bootstrap is over: use an existing admin's USER:PASSWORD" in message
+
+
+def test_a_refused_token_names_the_credentials(fake: FakeDimail) -> None:
+    p = Provisioner.for_fake(fake, password="wrong")
+    with pytest.raises(DimailRefused) as caught:
+        p.mailbox_disabled(D, "jean")
+    assert str(caught.value) == "dimail refused la_regie's credentials (GET /token/ answered 403: 'Permission denied')"
+
+
 def test_a_403_is_never_retried(fake: FakeDimail) -> None:
     faults = Faults(fake)
     sleeps: list[float] = []

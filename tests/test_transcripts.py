@@ -1,6 +1,6 @@
 """Replay of the 222 exchanges recorded against the real 2024 dimail, on the fake.
 
-Source: ../shared/dimail/transcripts/ (format in its README.md). Files 01–09 are
+Source: reference/dimail/transcripts/ (format in its README.md). Files 01–09 are
 one continuous run and are replayed in order on ONE fake; 10, 11 and 13 each
 start on a fresh fake; 12 is another server version and is skipped.
 
@@ -8,7 +8,8 @@ Each exchange is one test, named `<file>:<line> <METHOD> <path>`. The fake
 reproduces dimail v0.8.2, the recordings are of 2024 code: every difference
 is handled by a named entry of the tables below, with its reason, and shows up
 in pytest's output (`pytest -ra` lists the skips with their reasons) and in the
-summary printed by the last test. A row is
+summary the last test writes to reports/transcript-replay.txt (printed too under -v).
+A row is
 
 - **replayed** when the recorded request is sent and every recorded value is
   compared: status, the kept headers (`location` by its path), the body —
@@ -26,13 +27,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,13 +40,12 @@ import jwt
 import pytest
 
 from fake_dimail import FakeDimail, Settings, create_app
+from tests.conftest import REFERENCE
 
-# ../shared/dimail beside the checkout, as on every developer machine and in CI.
-REFERENCE = Path(os.environ.get("DIMAIL_REFERENCE", Path(__file__).resolve().parents[2] / "shared" / "dimail"))
 TRANSCRIPTS = REFERENCE / "transcripts"
+# The replay summary: a file (reports/ is git-ignored), printed as well only under -v.
+SUMMARY = REFERENCE.parents[1] / "reports" / "transcript-replay.txt"
 OPENAPI = REFERENCE / "openapi-v0.8.2.json"
-if not (TRANSCRIPTS.is_dir() and OPENAPI.is_file()):
-    pytest.skip(f"dimail reference material not found under {REFERENCE}", allow_module_level=True)
 
 _SCHEMAS = json.loads(OPENAPI.read_text())["components"]["schemas"]
 
@@ -823,8 +821,8 @@ def test_tables_name_real_exchanges() -> None:
     assert len(PLANS) == 222
 
 
-def test_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    """Print what was replayed, adapted and skipped, and why (run last)."""
+def test_summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
+    """Write what was replayed, adapted and skipped, and why, to SUMMARY; print it too with -v (run last)."""
     planned = Counter("skipped" if p.skip else "adapted" if p.adapted else "replayed" for p in PLANS)
     outcome = Counter(RESULTS.get(p.id, "not run") for p in PLANS)
     rules = Counter(r for p in PLANS if not p.skip for r in p.rules)
@@ -848,5 +846,8 @@ def test_summary(capsys: pytest.CaptureFixture[str]) -> None:
         *[f"  {p.label}" + (f": suspected fake bug: {SUSPECTED_FAKE_BUGS[p.id]}" if p.id in SUSPECTED_FAKE_BUGS else "")
           for p in PLANS if RESULTS.get(p.id) == "failed"],
     ]
-    with capsys.disabled():
-        print("\n".join(lines))
+    SUMMARY.parent.mkdir(exist_ok=True)
+    SUMMARY.write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
+    if request.config.get_verbosity() > 0:
+        with capsys.disabled():
+            print("\n".join(lines))
