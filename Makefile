@@ -31,8 +31,9 @@ run: install
 test: install-test
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install-test
 	$(BIN)/python benchmarks/checks.py
+	$(BIN)/python benchmarks/inprocess.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -3,7 +3,7 @@
 `evaluate` is a pure function of a domain (its fields and its platform side)
 and of the simulated DNS: no clock, no network, so a check answers in
 microseconds and always the same way. The rules and texts are those of
-../shared/dimail/CHECKS.md §2–§5; where the fake had to choose, it says so.
+dimail's CHECKS.md §2–§5 (see reference/dimail/README.md); where the fake had to choose, it says so.
 """
 
 from __future__ import annotations

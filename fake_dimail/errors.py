@@ -3,7 +3,7 @@
 The texts are dimail's own, byte for byte, typos included: clients compare
 them (People shows some to its users), so nothing here is to be "fixed".
 Where a text is not attested by a recording of the real server, it is marked
-as a guess (see ../shared/dimail/CONTRACT.md for the sources).
+as a guess (sources: dimail's CONTRACT.md, see reference/dimail/README.md).
 """
 
 from __future__ import annotations

@@ -69,3 +69,10 @@ def test_fixtures_are_listed_and_a_bad_seed_is_one_line(tmp_path):
     assert result.returncode == 1
     assert "ini option dimail_seed: unknown seed 'nobody': choose one of empty, people-dev" in result.stdout
     assert "Traceback" not in result.stdout
+
+
+def test_the_readme_example_of_peoples_tests_passes():
+    example = Path(__file__).resolve().parents[1] / "examples" / "people_tests"
+    result = run_pytest(example, "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
