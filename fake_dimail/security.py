@@ -80,7 +80,12 @@ basic_scheme = BasicUserScheme(scheme_name="BasicUser")
 token_scheme = TokenUserScheme(scheme_name="TokenUser")
 
 
-def get_backend(request: Request) -> Backend:
+def backend_of(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+async def get_backend(request: Request) -> Backend:
+    # A dependency, so async: FastAPI runs a plain `def` one in a worker thread, at every request.
     return request.app.state.backend
 
 
@@ -89,13 +94,13 @@ def get_settings(request: Request) -> Settings:
 
 
 async def basic_user(request: Request, credentials: tuple[str, str] = Depends(basic_scheme)) -> Caller:
-    caller = get_backend(request).authenticate_basic(*credentials)
+    caller = backend_of(request).authenticate_basic(*credentials)
     request.scope["dimail.user"] = caller.name
     return caller
 
 
 async def token_user(request: Request, token: str = Depends(token_scheme)) -> Caller:
     subject = token_subject(get_settings(request), token)
-    caller = get_backend(request).caller_for_token(subject)
+    caller = backend_of(request).caller_for_token(subject)
     request.scope["dimail.user"] = caller.name
     return caller

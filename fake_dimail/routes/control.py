@@ -69,7 +69,7 @@ async def patch_platform(domain_name: str, body: models.PlatformChange, backend:
     return backend.set_platform(domain_name, body)
 
 
-def _faults(request: Request) -> Faults:
+async def _faults(request: Request) -> Faults:
     # Faults belong to the app (its middleware injects them), not to the backend's state.
     return request.app.state.faults
 
