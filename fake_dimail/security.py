@@ -8,9 +8,11 @@ newer FastAPI releases no longer give (CONTRACT.md §2.2, §2.3).
 from __future__ import annotations
 
 import binascii
+import threading
 import time
 import warnings
 from base64 import b64decode
+from collections import OrderedDict
 
 import jwt
 from fastapi import Depends, Request
@@ -33,11 +35,35 @@ def encode_token(settings: Settings, subject: str, now: float | None = None) -> 
     return jwt.encode({"sub": subject, "exp": issued + settings.token_lifetime}, settings.jwt_secret, algorithm="HS256")
 
 
-def token_subject(settings: Settings, token: str) -> str:
+# Verified tokens whose only claims are `sub` and `exp`: a client sends the same token for
+# minutes, and verifying its signature again is most of what a Bearer request costs.
+# Only `exp` can change the verdict later, and it is checked at every use, as PyJWT does.
+_VERIFIED: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
+_VERIFIED_SIZE = 4096
+_VERIFIED_LOCK = threading.Lock()
+
+
+def _claims(settings: Settings, token: str) -> dict[str, object]:
+    known = _VERIFIED.get((settings.jwt_secret, token))
+    if known is not None:
+        if known[1] <= time.time():
+            raise errors.forbidden()  # jwt.ExpiredSignatureError, as PyJWT says it
+        return {"sub": known[0], "exp": known[1]}
     try:
         claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], options={"require": []}, leeway=0)
     except jwt.PyJWTError:
         raise errors.forbidden() from None
+    exp, sub = claims.get("exp"), claims.get("sub")
+    if claims.keys() == {"sub", "exp"} and isinstance(sub, str) and isinstance(exp, (int, float)):
+        with _VERIFIED_LOCK:
+            _VERIFIED[(settings.jwt_secret, token)] = (sub, exp)
+            if len(_VERIFIED) > _VERIFIED_SIZE:
+                _VERIFIED.popitem(last=False)
+    return claims
+
+
+def token_subject(settings: Settings, token: str) -> str:
+    claims = _claims(settings, token)
     subject = claims.get("sub")
     if "exp" not in claims or not isinstance(subject, str):
         if settings.crash_on_odd_tokens:

@@ -233,3 +233,15 @@ def test_token_claims_and_lifetime(fake):
     assert set(claims) == {"sub", "exp"}
     assert claims["sub"] == "la_regie"
     assert abs(claims["exp"] - (time.time() + 47 * 60)) < 5
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(fake, monkeypatch):
+    from fake_dimail import security
+
+    token = _token(fake.settings.jwt_secret, sub="admin", exp=int(time.time()) + 60)
+    client = raw(fake, "Bearer " + token)
+    assert client.get("/domains/example.fr/mailboxes/").status_code == 200  # verified, and remembered
+    assert (fake.settings.jwt_secret, token) in security._VERIFIED
+    monkeypatch.setattr(security.time, "time", lambda: 10.0**10)
+    refused = client.get("/domains/example.fr/mailboxes/")
+    assert (refused.status_code, refused.json()) == (403, {"detail": "Permission denied"})
