@@ -84,6 +84,7 @@ def _target(config: pytest.Config) -> Target | None:
     try:
         target = _made(config, closing)
     except Exception as exc:  # a --dimail-app that imports but cannot build its app
+        report.about = {"target": f"in-process {config.getoption('--dimail-app')}"}
         report.stop("NOT USABLE", f"building {config.getoption('--dimail-app')} failed: {exc!r}")
         return None
     config.stash[TARGET_KEY] = target

@@ -109,8 +109,9 @@ class Report:
         return self.verdict == "compatible"
 
     def summary_lines(self) -> list[str]:
-        if self.stopped == "UNREACHABLE":  # nothing to describe, no drift to compute
-            return [f"target: {self.about.get('target', '?')}", f"UNREACHABLE: {self.blocker}", "verdict: UNREACHABLE"]
+        if self.stopped and "version" not in self.about:  # never reached: nothing to describe, no drift
+            return [f"target: {self.about.get('target', '?')}", f"{self.stopped}: {self.blocker}",
+                    f"verdict: {self.stopped}"]
         lines = [f"target: {self.about.get('target', '?')} (OpenAPI version {self.about.get('version', '?')}, "
                  f"{self.about.get('operations', 0)} operations, prefix {self.about.get('prefix', '?')})"]
         blocked = self.counts()["blocked"]
@@ -169,8 +170,8 @@ class Report:
             out += ["", "## Passed, with notes (what was reached, documented quirks seen)", ""]
             out += [f"- `{r.nodeid}`: {_one_line(r.message)}" for r in quirks]
         out += ["", "## Schema drift (target against the fake)", ""]
-        if self.stopped == "UNREACHABLE":
-            out.append("Not computed: the target did not answer.")
+        if self.stopped and "version" not in self.about:
+            out.append("Not computed: the target's document was not read.")
         elif self.drift:
             out += ["| operation | kind | detail |", "|---|---|---|"]
             out += [f"| `{d.operation}` | {d.kind} | {d.detail} |" for d in self.drift]

@@ -94,6 +94,7 @@ BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "test_refused_people_credentials_are_not_usable_exit_7":
         (("contracts",), ("--dimail-people", "la_regie:wrong", "--dimail-report", "{tmp}/r")),
     "test_refused_admin_credentials_are_not_usable_exit_7": (("contracts",), ("--dimail-admin", "admin:wrong")),
+    "test_an_app_that_cannot_be_built_is_not_usable_exit_7": (("contracts",), ("--dimail-app", "json:dumps")),
     "test_remote_target_is_refused_without_permission":
         (("contracts",), ("--dimail-url", "http://dimail.example.org:8000")),
     "test_a_url_without_scheme_is_a_usage_error_saying_so": (("contracts",), ("--dimail-url", "localhost:8001")),
@@ -241,6 +242,16 @@ def test_refused_admin_credentials_are_not_usable_exit_7(runs: Runs, request: py
     assert run.returncode == 7, stdout_of(run)
     assert "NOT USABLE: dimail refused the admin credentials (--dimail-admin) of 'admin': POST /users/ answered 403" \
         in run.stdout
+
+
+def test_an_app_that_cannot_be_built_is_not_usable_exit_7(runs: Runs, request: pytest.FixtureRequest) -> None:
+    run, _ = runs.of(request)
+    assert run.returncode == 7, stdout_of(run)
+    summary = run.stdout.split(" dimail compatibility ")[1].strip().splitlines()[1:]
+    assert summary == ["target: in-process json:dumps",
+                       "NOT USABLE: building json:dumps failed: TypeError(\"dumps() missing 1 required positional "
+                       "argument: 'obj'\")", "verdict: NOT USABLE", summary[-1]], summary
+    assert summary[-1].startswith("no tests ran")
 
 
 @pytest.mark.parametrize(("mutant", "culprit"), [
