@@ -129,7 +129,7 @@ def _bootstrap(target: Target, report: Report) -> None:
         provisioner.initialise(admin=target.admin)
     except NotInitialised as exc:
         if target.admin is None:
-            report.stop("NOT USABLE", f"People's user cannot be set up: {exc} (--dimail-admin USER:PASSWORD)")
+            report.stop("NOT USABLE", f"People's user cannot be set up: {exc}; give --dimail-admin USER:PASSWORD")
         else:
             _stand_in(target, report, f"People's user cannot be set up: {exc}")
     except DimailRefused as exc:

@@ -52,13 +52,14 @@ def _standalone(tmp: Path) -> dict[str, Any]:
     server = served("--seed", "empty")
     url = next(server)
     try:
+        unset = suite("--dimail-url", url)  # without the admin credentials, People's user cannot be made
         first = suite("--dimail-url", url, "--dimail-admin", "admin:admin", "--dimail-report", str(tmp / "r"))
         domains = httpx.get(f"{url}/domains/", auth=("admin", "admin")).json()
         users = httpx.get(f"{url}/users/", auth=("admin", "admin")).json()
         again = suite("--dimail-url", url, "-k", "people", "--dimail-report", str(tmp / "r2"))
     finally:
         server.close()
-    return {"url": url, "first": first, "domains": domains, "users": users, "again": again}
+    return {"url": url, "unset": unset, "first": first, "domains": domains, "users": users, "again": again}
 
 
 def _scratch(tmp: Path) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
@@ -187,6 +188,9 @@ def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(runs: Runs,
                                                                      request: pytest.FixtureRequest) -> None:
     """An empty server: the suite bootstraps People's user with the admin credentials, then deletes its data."""
     done, tmp = runs.of(request)
+    assert done["unset"].returncode == 7, stdout_of(done["unset"])
+    assert ("NOT USABLE: People's user cannot be set up: People's user 'la_regie' does not exist on this dimail"
+            in done["unset"].stdout and "give --dimail-admin USER:PASSWORD" in done["unset"].stdout)
     assert done["first"].returncode == 0, stdout_of(done["first"])
     report = json.loads((tmp / "r.json").read_text())
     assert report["about"]["url"] == done["url"] and report["compatible"] is True
