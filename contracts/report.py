@@ -2,8 +2,8 @@
 
 Written as JSON (for CI) and Markdown (for people) with `--dimail-report PATH`,
 and summed up at the end of the terminal output. It also holds the target's
-description, its schema drift against the fake, and what the clean-up could
-not delete.
+description, its schema drift against the fake, what the clean-up could not
+delete, and the verdict with its exit status (`VERDICTS`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ import pytest
 from .drift import Drift, compare, reference_openapi
 from .target import Target
 
+# The run's exit status per verdict; 6 and 7 stay clear of pytest's own 2-5 (interrupted, internal, usage, none).
+VERDICTS = {"compatible": 0, "NOT compatible": 1, "UNREACHABLE": 6, "NOT USABLE": 7}
+OUTCOMES = ("passed", "failed", "skipped", "blocked")
+
 FAMILIES = {
     "sequence": "Permission sequence (state machine over People events)",
     "people": "People compatibility (the calls People sends, the fields it reads)",
@@ -32,7 +36,7 @@ FAMILIES = {
 class Result:
     nodeid: str
     family: str
-    outcome: str  # passed | failed | skipped
+    outcome: str  # passed | failed | skipped | blocked (needs what the target could not give People's user)
     message: str = ""
     seconds: float = 0.0
 
@@ -44,8 +48,10 @@ class Report:
     about: dict[str, Any] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)
-    # Why no contract could run (target unreachable, People's user unusable); each then fails with it.
+    # Why contracts could not run: all of them when `stopped` (its verdict) is set, else the `blocked` ones.
     blocker: str | None = None
+    stopped: str | None = None
+    written: list[Path] = field(default_factory=list)
 
     def target(self, target: Target) -> None:
         self.about = {"target": target.label, "url": target.url, "version": target.version,
@@ -53,13 +59,17 @@ class Report:
                       "prefix": target.prefix, "date": datetime.now(UTC).isoformat(timespec="seconds")}
         self.drift = compare(target.openapi, reference_openapi())
 
-    def record(self, nodeid: str, report: pytest.TestReport) -> None:
+    def stop(self, verdict: str, reason: str) -> None:
+        """No contract can run: the run ends here with this verdict."""
+        self.stopped, self.blocker = verdict, reason
+
+    def record(self, nodeid: str, report: pytest.TestReport, blocked: bool = False) -> None:
         """Keep the worst phase: a failing setup or teardown fails the contract too."""
         family = self.families[nodeid]
         current = self.results.get(nodeid)
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            result = Result(nodeid, family, "skipped", reason.removeprefix("Skipped: "))
+            result = Result(nodeid, family, "blocked" if blocked else "skipped", reason.removeprefix("Skipped: "))
         elif report.failed:
             result = Result(nodeid, family, "failed", _first_lines(report))
         elif report.when == "call":
@@ -78,58 +88,80 @@ class Report:
 
     def counts(self, family: str | None = None) -> dict[str, int]:
         chosen = [r for r in self.results.values() if family is None or r.family == family]
-        return {o: sum(1 for r in chosen if r.outcome == o) for o in ("passed", "failed", "skipped")}
+        return {o: sum(1 for r in chosen if r.outcome == o) for o in OUTCOMES}
+
+    @property
+    def verdict(self) -> str:
+        """Stopped: why; a contract broken (or data left behind): NOT compatible; some blocked: NOT USABLE."""
+        if self.stopped:
+            return self.stopped
+        counts = self.counts()
+        if counts["failed"] or self.cleanup:
+            return "NOT compatible"
+        return "NOT USABLE" if counts["blocked"] else "compatible"
+
+    @property
+    def exit_status(self) -> int:
+        return VERDICTS[self.verdict]
 
     @property
     def compatible(self) -> bool:
-        return self.counts()["failed"] == 0 and not self.cleanup
+        return self.verdict == "compatible"
 
     def summary_lines(self) -> list[str]:
+        if self.stopped and "version" not in self.about:  # never reached: nothing to describe, no drift
+            return [f"target: {self.about.get('target', '?')}", f"{self.stopped}: {self.blocker}",
+                    f"verdict: {self.stopped}"]
         lines = [f"target: {self.about.get('target', '?')} (OpenAPI version {self.about.get('version', '?')}, "
                  f"{self.about.get('operations', 0)} operations, prefix {self.about.get('prefix', '?')})"]
+        blocked = self.counts()["blocked"]
         for family in FAMILIES:
             c = self.counts(family)
             if any(c.values()):
                 lines.append(f"{family:<9} {c['passed']:>3} passed {c['failed']:>3} failed {c['skipped']:>3} skipped"
-                             f"  — {FAMILIES[family]}")
-        for r in self._failures():
+                             + (f" {c['blocked']:>3} blocked" if blocked else "") + f"  — {FAMILIES[family]}")
+        for r in self._chosen("failed"):
             lines.append(f"FAILED {r.nodeid}: {r.message.splitlines()[0] if r.message else ''}")
-        if self.blocker:
-            lines.append(f"BLOCKED: {len(self._blocked())} contracts could not run: {self.blocker}")
+        if self.stopped:
+            lines.append(f"{self.stopped}: {self.blocker}")
+        elif blocked:
+            lines.append(f"BLOCKED: {self._blocked()}")
         kinds = {k: sum(1 for d in self.drift if d.kind == k) for k in dict.fromkeys(d.kind for d in self.drift)}
         lines.append("drift against the fake: " + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"))
         if self.cleanup:
             lines += [f"clean-up: {problem}" for problem in self.cleanup]
-        lines.append("verdict: " + ("compatible" if self.compatible else "NOT compatible"))
+        lines.append(f"verdict: {self.verdict}")
         return lines
 
-    def _blocked(self) -> list[Result]:
-        return [r for r in self.results.values() if r.outcome == "failed" and self.blocker and self.blocker in r.message]
+    def _blocked(self) -> str:
+        blocked = self.counts()["blocked"]
+        return f"{blocked} contract{'s' if blocked != 1 else ''} could not run: {self.blocker}"
 
-    def _failures(self) -> list[Result]:
-        blocked = {r.nodeid for r in self._blocked()}
-        return [r for r in self.results.values() if r.outcome == "failed" and r.nodeid not in blocked]
+    def _chosen(self, outcome: str) -> list[Result]:
+        return [r for r in self.results.values() if r.outcome == outcome]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"about": self.about, "compatible": self.compatible, "counts": self.counts(),
+        return {"about": self.about, "verdict": self.verdict, "exit_status": self.exit_status,
+                "compatible": self.compatible, "counts": self.counts(),
                 "families": {f: self.counts(f) for f in FAMILIES},
                 "results": [asdict(r) for r in self.results.values()],
                 "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup, "blocker": self.blocker}
 
     def markdown(self) -> str:
         out = [f"# dimail compatibility: {self.about.get('target', '?')}", "",
-               f"- verdict: **{'compatible' if self.compatible else 'NOT compatible'}**",
+               f"- verdict: **{self.verdict}** (exit status {self.exit_status})",
                *(f"- {k}: `{v}`" for k, v in self.about.items()), "",
-               "| family | passed | failed | skipped |", "|---|---|---|---|"]
+               "| family | passed | failed | skipped | blocked |", "|---|---|---|---|---|"]
         for family, title in FAMILIES.items():
             c = self.counts(family)
             if any(c.values()):
-                out.append(f"| {title} | {c['passed']} | {c['failed']} | {c['skipped']} |")
-        if self.blocker:
-            out += ["", "## Blocked", "", f"{len(self._blocked())} contracts could not run: {self.blocker}"]
+                out.append(f"| {title} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['blocked']} |")
+        if self.stopped:
+            out += ["", f"## {self.stopped}", "", f"No contract could run: {self.blocker}"]
+        elif self.blocker:
+            out += ["", "## Blocked", "", self._blocked()]
         for outcome, title in (("failed", "Failures"), ("skipped", "Skipped, with the reason")):
-            chosen = self._failures() if outcome == "failed" else [r for r in self.results.values()
-                                                                   if r.outcome == outcome]
+            chosen = self._chosen(outcome)
             if chosen:
                 out += ["", f"## {title}", ""]
                 out += [f"- `{r.nodeid}`: {_one_line(r.message)}" for r in chosen]
@@ -138,7 +170,9 @@ class Report:
             out += ["", "## Passed, with notes (what was reached, documented quirks seen)", ""]
             out += [f"- `{r.nodeid}`: {_one_line(r.message)}" for r in quirks]
         out += ["", "## Schema drift (target against the fake)", ""]
-        if self.drift:
+        if self.stopped and "version" not in self.about:
+            out.append("Not computed: the target's document was not read.")
+        elif self.drift:
             out += ["| operation | kind | detail |", "|---|---|---|"]
             out += [f"| `{d.operation}` | {d.kind} | {d.detail} |" for d in self.drift]
         else:

@@ -69,6 +69,8 @@ class Target:
     openapi: dict[str, Any] = field(default_factory=dict)
     created_domains: list[str] = field(default_factory=list)
     created_users: list[str] = field(default_factory=list)
+    # The admin's credentials are in `people`: People's user could not be given its perms.
+    standing_in: bool = False
     _counter: int = 0
     _shared: httpx.Client | None = field(default=None, repr=False)
 

@@ -38,37 +38,37 @@ U2 = ("POST", "/allows/")
 NAMES = {"givenName": "Jeanne", "surName": "Contrat", "displayName": "Jeanne Contrat"}
 
 
-def as_people(dimail: Target) -> httpx.Client:
-    return dimail.http(auth=dimail.people)
+def as_people(dimail_target: Target) -> httpx.Client:
+    return dimail_target.http(auth=dimail_target.people)
 
 
-def bearer(dimail: Target) -> httpx.Client:
+def bearer(dimail_target: Target) -> httpx.Client:
     """A fresh token per operation, as People does (T before each Bearer call)."""
-    with as_people(dimail) as http:
+    with as_people(dimail_target) as http:
         answer = http.get("/token/")
     status(answer, 200, "T GET /token/")
-    return dimail.http(bearer=body(answer, "T GET /token/")["access_token"])
+    return dimail_target.http(bearer=body(answer, "T GET /token/")["access_token"])
 
 
 @pytest.fixture(scope="module")
-def domain(dimail: Target) -> str:
+def domain(dimail_target: Target) -> str:
     """D1 exactly as People sends it."""
-    if dimail.lacks(D1):
+    if dimail_target.lacks(D1):
         pytest.skip("the target does not declare POST /domains/")
-    name = dimail.name("domain")
-    with as_people(dimail) as http:
+    name = dimail_target.name("domain")
+    with as_people(dimail_target) as http:
         answer = http.post("/domains/", json={"name": name, "context_name": name, "features": PEOPLE_FEATURES,
                                               "delivery": "virtual"})
     status(answer, 201, "D1 POST /domains/", "People accepts 201 only")
-    dimail.created_domains.append(name)
+    dimail_target.created_domains.append(name)
     return name
 
 
 @pytest.fixture(scope="module")
-def mailbox(dimail: Target, domain: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    if dimail.lacks(M1):
+def mailbox(dimail_target: Target, domain: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    if dimail_target.lacks(M1):
         pytest.skip("the target does not declare POST /domains/{domain_name}/mailboxes/{user_name}")
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         answer = http.post(f"/domains/{domain}/mailboxes/jeanne", json=NAMES)
     status(answer, 201, "M1 POST /domains/{d}/mailboxes/{local}")
     yield "jeanne", body(answer, "M1")
@@ -78,32 +78,32 @@ def mailbox(dimail: Target, domain: str) -> Iterator[tuple[str, dict[str, Any]]]
 
 
 @pytest.mark.dimail_needs(TOKEN)
-def test_t_token_gives_access_token(dimail: Target) -> None:
-    with as_people(dimail) as http:
+def test_t_token_gives_access_token(dimail_target: Target) -> None:
+    with as_people(dimail_target) as http:
         answer = http.get("/token/")
     status(answer, 200, "T GET /token/")
     fields(body(answer, "T"), {"access_token": "str"}, "T GET /token/")
 
 
 @pytest.mark.dimail_needs(TOKEN)
-def test_t_wrong_credentials_are_403(dimail: Target) -> None:
+def test_t_wrong_credentials_are_403(dimail_target: Target) -> None:
     """People turns a 403 into its own 403 pointing at the credentials setting; a 401 would become a 500."""
-    with dimail.http(auth=(dimail.people[0], dimail.people[1] + "-wrong")) as http:
+    with dimail_target.http(auth=(dimail_target.people[0], dimail_target.people[1] + "-wrong")) as http:
         answer = http.get("/token/")
     status(answer, 403, "T GET /token/ with a wrong password", "People maps 403 to a credentials error")
 
 
 @pytest.mark.dimail_needs(D1)
-def test_d1_duplicate_domain_is_refused(dimail: Target, domain: str) -> None:
-    with as_people(dimail) as http:
+def test_d1_duplicate_domain_is_refused(dimail_target: Target, domain: str) -> None:
+    with as_people(dimail_target) as http:
         answer = http.post("/domains/", json={"name": domain, "context_name": domain, "features": PEOPLE_FEATURES,
                                               "delivery": "virtual"})
     status(answer, 409, "D1 POST /domains/ a second time")
 
 
 @pytest.mark.dimail_needs(D2)
-def test_d2_check_has_what_people_reads(dimail: Target, domain: str) -> None:
-    with as_people(dimail) as http:
+def test_d2_check_has_what_people_reads(dimail_target: Target, domain: str) -> None:
+    with as_people(dimail_target) as http:
         answer = http.get(f"/domains/{domain}/check")
     status(answer, 200, "D2 GET /domains/{d}/check")
     _check_body(body(answer, "D2"), "D2 GET /domains/{d}/check")
@@ -127,8 +127,8 @@ def _check_body(value: Any, call: str) -> None:
 
 
 @pytest.mark.dimail_needs(D3)
-def test_d3_fix_through_the_redirect(dimail: Target, domain: str) -> None:
-    with as_people(dimail) as http:
+def test_d3_fix_through_the_redirect(dimail_target: Target, domain: str) -> None:
+    with as_people(dimail_target) as http:
         answer = http.get(f"/domains/{domain}/fix/")
     redirected(answer, "D3 GET /domains/{d}/fix/")
     status(answer, 200, "D3 GET /domains/{d}/fix/")
@@ -136,8 +136,8 @@ def test_d3_fix_through_the_redirect(dimail: Target, domain: str) -> None:
 
 
 @pytest.mark.dimail_needs(D4)
-def test_d4_spec_through_the_redirect(dimail: Target, domain: str) -> None:
-    with as_people(dimail) as http:
+def test_d4_spec_through_the_redirect(dimail_target: Target, domain: str) -> None:
+    with as_people(dimail_target) as http:
         answer = http.get(f"/domains/{domain}/spec/")
     redirected(answer, "D4 GET /domains/{d}/spec/")
     status(answer, 200, "D4 GET /domains/{d}/spec/")
@@ -151,7 +151,7 @@ def test_d4_spec_through_the_redirect(dimail: Target, domain: str) -> None:
 # --- M1-M7 ---------------------------------------------------------------------------------
 
 
-def test_m1_mailbox_creation_gives_the_password(dimail: Target, domain: str, mailbox: tuple[str, Any]) -> None:
+def test_m1_mailbox_creation_gives_the_password(dimail_target: Target, domain: str, mailbox: tuple[str, Any]) -> None:
     local, created = mailbox
     fields(created, {"email": "str", "password": "str"}, "M1 POST /domains/{d}/mailboxes/{local}")
     if created["email"] != f"{local}@{domain}":
@@ -159,10 +159,11 @@ def test_m1_mailbox_creation_gives_the_password(dimail: Target, domain: str, mai
 
 
 @pytest.mark.dimail_needs(M2)
-def test_m1_duplicate_is_a_500_and_m2_names_the_holder(dimail: Target, domain: str, mailbox: tuple[str, Any]) -> None:
+def test_m1_duplicate_is_a_500_and_m2_names_the_holder(dimail_target: Target, domain: str,
+                                                       mailbox: tuple[str, Any]) -> None:
     """People recognises a duplicate by the 500 alone, then probes the address (a GET with M1's body)."""
     local, _ = mailbox
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         again = http.post(f"/domains/{domain}/mailboxes/{local}", json=NAMES)
         status(again, 500, "M1 POST /domains/{d}/mailboxes/{local} a second time",
                "People probes the address (M2) only after a 500")
@@ -173,16 +174,16 @@ def test_m1_duplicate_is_a_500_and_m2_names_the_holder(dimail: Target, domain: s
 
 
 @pytest.mark.dimail_needs(M3)
-def test_m3_login_code(dimail: Target, domain: str, mailbox: tuple[str, Any]) -> None:
-    with bearer(dimail) as http:
+def test_m3_login_code(dimail_target: Target, domain: str, mailbox: tuple[str, Any]) -> None:
+    with bearer(dimail_target) as http:
         answer = http.post(f"/domains/{domain}/mailboxes/{mailbox[0]}/code", json={"expires_in": 3600, "maxuse": 3})
     status(answer, range(200, 300), "M3 POST /domains/{d}/mailboxes/{local}/code", "People accepts any 2xx")
     fields(body(answer, "M3"), {"code": "str"}, "M3 POST /domains/{d}/mailboxes/{local}/code")
 
 
 @pytest.mark.dimail_needs(M4)
-def test_m4_password_reset_through_the_redirect(dimail: Target, domain: str, mailbox: tuple[str, Any]) -> None:
-    with bearer(dimail) as http:
+def test_m4_password_reset_through_the_redirect(dimail_target: Target, domain: str, mailbox: tuple[str, Any]) -> None:
+    with bearer(dimail_target) as http:
         answer = http.post(f"/domains/{domain}/mailboxes/{mailbox[0]}/reset_password/")
     redirected(answer, "M4 POST /domains/{d}/mailboxes/{local}/reset_password/")
     status(answer, 200, "M4 POST /domains/{d}/mailboxes/{local}/reset_password/", "People accepts 200 only")
@@ -190,15 +191,15 @@ def test_m4_password_reset_through_the_redirect(dimail: Target, domain: str, mai
 
 
 @pytest.mark.dimail_needs(M5, M7)
-def test_m5_m6_disable_enable_and_m7_listing(dimail: Target, domain: str, mailbox: tuple[str, Any]) -> None:
+def test_m5_m6_disable_enable_and_m7_listing(dimail_target: Target, domain: str, mailbox: tuple[str, Any]) -> None:
     local = mailbox[0]
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         status(http.patch(f"/domains/{domain}/mailboxes/{local}", json={"active": "no"}), 200,
                "M5 PATCH /domains/{d}/mailboxes/{local} {active: no}", "People accepts 200 only")
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         status(http.patch(f"/domains/{domain}/mailboxes/{local}", json={"active": "yes", **NAMES}), 200,
                "M6 PATCH /domains/{d}/mailboxes/{local} {active: yes}", "People accepts 200 only")
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         answer = http.get(f"/v2/domains/{domain}/mailboxes/")
     status(answer, 200, "M7 GET /v2/domains/{d}/mailboxes/")
     items = {item.get("email"): item for item in body(answer, "M7")}
@@ -215,15 +216,15 @@ def test_m5_m6_disable_enable_and_m7_listing(dimail: Target, domain: str, mailbo
 
 
 @pytest.mark.dimail_needs(A1, A2, A4)
-def test_a1_a4_a2_alias_life(dimail: Target, domain: str) -> None:
+def test_a1_a4_a2_alias_life(dimail_target: Target, domain: str) -> None:
     destination = f"someone@{domain}"
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         status(http.post(f"/domains/{domain}/aliases/", json={"user_name": "contact", "destination": destination}),
                201, "A1 POST /domains/{d}/aliases/")
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         status(http.post(f"/domains/{domain}/aliases/", json={"user_name": "contact", "destination": destination}),
                409, "A1 POST /domains/{d}/aliases/ a second time", "People reports 'out of sync' on 409")
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         answer = http.get(f"/domains/{domain}/aliases/")
     status(answer, 200, "A4 GET /domains/{d}/aliases/")
     listed = body(answer, "A4")
@@ -231,7 +232,7 @@ def test_a1_a4_a2_alias_life(dimail: Target, domain: str) -> None:
         fields(item, {"username": "str", "destination": "str"}, "A4 item")
     if ("contact", destination) not in {(a["username"], a["destination"]) for a in listed}:
         raise ContractBroken(f"A4: the alias contact -> {destination} is not listed: {listed}")
-    with bearer(dimail) as http:
+    with bearer(dimail_target) as http:
         status(http.request("DELETE", f"/domains/{domain}/aliases/contact/{destination}", json={}), 204,
                "A2 DELETE /domains/{d}/aliases/{local}/{destination}")
         status(http.request("DELETE", f"/domains/{domain}/aliases/contact/{destination}", json={}), (204, 404),
@@ -242,13 +243,13 @@ def test_a1_a4_a2_alias_life(dimail: Target, domain: str) -> None:
 
 
 @pytest.mark.dimail_needs(U1, U2)
-def test_u1_u2_user_and_allow_as_people_sends_them(dimail: Target, domain: str) -> None:
-    sub = dimail.name("user")
-    with as_people(dimail) as http:
+def test_u1_u2_user_and_allow_as_people_sends_them(dimail_target: Target, domain: str) -> None:
+    sub = dimail_target.name("user")
+    with as_people(dimail_target) as http:
         # `is_admin` is the string "false" in People's body
         created = http.post("/users/", json={"name": sub, "password": "no", "is_admin": "false", "perms": []})
         status(created, 201, "U1 POST /users/ with is_admin \"false\"")
-        dimail.created_users.append(sub)
+        dimail_target.created_users.append(sub)
         status(http.post("/users/", json={"name": sub, "password": "no", "is_admin": "false", "perms": []}),
                409, "U1 POST /users/ a second time", "People treats 409 as done")
         status(http.post("/allows/", json={"user": sub, "domain": domain}), 201, "U2 POST /allows/")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pytest
-from hypothesis import HealthCheck, note, settings
+from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule, \
     run_state_machine_as_test
@@ -246,10 +246,12 @@ class PermissionSequence(RuleBasedStateMachine):
 
 
 @pytest.mark.dimail_needs(*NEEDED)
-def test_permission_sequence(dimail: Target, request: pytest.FixtureRequest) -> None:
-    PermissionSequence.target = dimail
+@pytest.mark.dimail_people_perms  # the model is People's user's view: what it is allowed on, what it manages
+def test_permission_sequence(dimail_target: Target, request: pytest.FixtureRequest) -> None:
+    PermissionSequence.target = dimail_target
+    shrink = not request.config.getoption("--dimail-no-shrink")
     run_state_machine_as_test(PermissionSequence, settings=settings(
-        max_examples=examples(request.config), stateful_step_count=12, deadline=None, database=None, derandomize=quick(request.config),
+        max_examples=examples(request.config), stateful_step_count=12, deadline=None, database=None,
+        derandomize=quick(request.config), phases=[p for p in Phase if shrink or p is not Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much], print_blob=False,
         report_multiple_bugs=False))
-

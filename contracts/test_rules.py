@@ -35,16 +35,16 @@ def _url(path: str) -> str:
     return path.format(**SAMPLE)
 
 
-def _send(dimail: Target, method: str, path: str, **kwargs: object) -> object:
+def _send(dimail_target: Target, method: str, path: str, **kwargs: object) -> object:
     json_body = {} if method in ("POST", "PATCH", "PUT") else None
-    return dimail.call(method, _url(path), json=json_body, **kwargs)  # type: ignore[arg-type]
+    return dimail_target.call(method, _url(path), json=json_body, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("method", "path", "scheme"), SECURED, ids=IDS)
-def test_no_credentials_are_refused(dimail: Target, method: str, path: str, scheme: str) -> None:
-    if dimail.lacks((method, path)):
+def test_no_credentials_are_refused(dimail_target: Target, method: str, path: str, scheme: str) -> None:
+    if dimail_target.lacks((method, path)):
         pytest.skip(f"the target does not declare {method} {path}")
-    answer = _send(dimail, method, path)
+    answer = _send(dimail_target, method, path)
     call = f"{method} {path} without credentials"
     if scheme == "BasicUser":
         status(answer, 401, call, "Basic routes")
@@ -55,42 +55,44 @@ def test_no_credentials_are_refused(dimail: Target, method: str, path: str, sche
 
 
 @pytest.mark.parametrize(("method", "path", "scheme"), SECURED, ids=IDS)
-def test_wrong_credentials_are_403_permission_denied(dimail: Target, method: str, path: str, scheme: str) -> None:
-    if dimail.lacks((method, path)):
+def test_wrong_credentials_are_403_permission_denied(dimail_target: Target, method: str, path: str,
+                                                     scheme: str) -> None:
+    if dimail_target.lacks((method, path)):
         pytest.skip(f"the target does not declare {method} {path}")
     if scheme == "BasicUser":
-        answer = _send(dimail, method, path, auth=(dimail.people[0], dimail.people[1] + "-wrong"))
+        answer = _send(dimail_target, method, path, auth=(dimail_target.people[0], dimail_target.people[1] + "-wrong"))
         call = f"{method} {path} with a wrong password"
     else:
-        answer = _send(dimail, method, path, bearer="not.a.jwt")
+        answer = _send(dimail_target, method, path, bearer="not.a.jwt")
         call = f"{method} {path} with a token that is not a JWT"
     status(answer, 403, call)
     equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")
 
 
 @pytest.mark.dimail_needs(("POST", "/domains/"), ("POST", "/allows/"), ("POST", "/users/"))
-def test_duplicates_answer_dimails_409s(dimail: Target) -> None:
-    domain, sub = dimail.name("domain"), dimail.name("user")
+def test_duplicates_answer_dimails_409s(dimail_target: Target) -> None:
+    domain, sub = dimail_target.name("domain"), dimail_target.name("user")
     payload = {"name": domain, "context_name": domain, "features": PEOPLE_FEATURES, "delivery": "virtual"}
-    status(dimail.call("POST", "/domains/", auth=dimail.people, json=payload), 201, "POST /domains/")
-    dimail.created_domains.append(domain)
-    again = dimail.call("POST", "/domains/", auth=dimail.people, json=payload)
+    status(dimail_target.call("POST", "/domains/", auth=dimail_target.people, json=payload), 201, "POST /domains/")
+    dimail_target.created_domains.append(domain)
+    again = dimail_target.call("POST", "/domains/", auth=dimail_target.people, json=payload)
     status(again, 409, "POST /domains/ a second time")
     equal(body(again, "POST /domains/"), {"detail": "Domain already exists"}, "POST /domains/ duplicate: body")
     user = {"name": sub, "password": "no", "is_admin": False, "perms": []}
-    status(dimail.call("POST", "/users/", auth=dimail.people, json=user), 201, "POST /users/")
-    dimail.created_users.append(sub)
-    status(dimail.call("POST", "/users/", auth=dimail.people, json=user), 409, "POST /users/ a second time")
+    status(dimail_target.call("POST", "/users/", auth=dimail_target.people, json=user), 201, "POST /users/")
+    dimail_target.created_users.append(sub)
+    status(dimail_target.call("POST", "/users/", auth=dimail_target.people, json=user), 409,
+           "POST /users/ a second time")
     allow = {"user": sub, "domain": domain}
-    status(dimail.call("POST", "/allows/", auth=dimail.people, json=allow), 201, "POST /allows/")
-    again = dimail.call("POST", "/allows/", auth=dimail.people, json=allow)
+    status(dimail_target.call("POST", "/allows/", auth=dimail_target.people, json=allow), 201, "POST /allows/")
+    again = dimail_target.call("POST", "/allows/", auth=dimail_target.people, json=allow)
     status(again, 409, "POST /allows/ a second time")
     equal(body(again, "POST /allows/"), {"detail": "Domain already allowed for this user"},
           "POST /allows/ duplicate: body")
 
 
 @pytest.mark.dimail_needs(("GET", "/domains/{domain_name}/check"))
-def test_unknown_domain_is_404_domain_not_found(dimail: Target) -> None:
-    answer = dimail.call("GET", "/domains/unknown.contract.test/check", auth=dimail.people)
+def test_unknown_domain_is_404_domain_not_found(dimail_target: Target) -> None:
+    answer = dimail_target.call("GET", "/domains/unknown.contract.test/check", auth=dimail_target.people)
     status(answer, 404, "GET /domains/{unknown}/check")
     equal(body(answer, "check"), {"detail": "Domain not found"}, "GET /domains/{unknown}/check: body")

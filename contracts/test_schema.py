@@ -30,21 +30,21 @@ OPERATIONS = sorted((m.upper(), p) for p, item in reference_openapi()["paths"].i
 
 
 @pytest.fixture(scope="session")
-def target_schema(dimail: Target) -> Any:
-    return schemathesis.openapi.from_dict(dimail.openapi)
+def target_schema(dimail_target: Target) -> Any:
+    return schemathesis.openapi.from_dict(dimail_target.openapi)
 
 
 @pytest.fixture(scope="session")
-def auth_headers(dimail: Target) -> dict[str, str]:
-    return authorization(dimail, dimail.admin or dimail.people)
+def auth_headers(dimail_target: Target) -> dict[str, str]:
+    return authorization(dimail_target, dimail_target.admin or dimail_target.people)
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
-def test_operation_conforms(dimail: Target, target_schema: Any, auth_headers: dict[str, str],
+def test_operation_conforms(dimail_target: Target, target_schema: Any, auth_headers: dict[str, str],
                             request: pytest.FixtureRequest, method: str, path: str) -> None:
-    if dimail.lacks((method, path)):
+    if dimail_target.lacks((method, path)):
         pytest.skip(f"the target does not declare {method} {path}")
-    if method != "GET" and not dimail.steerable and not request.config.getoption("--dimail-schema-writes"):
+    if method != "GET" and not dimail_target.steerable and not request.config.getoption("--dimail-schema-writes"):
         pytest.skip(f"{method} {path} writes: generated bodies would leave random data on a real dimail "
                     "(--dimail-schema-writes to run it anyway)")
     operation = target_schema[path][method]
@@ -54,7 +54,7 @@ def test_operation_conforms(dimail: Target, target_schema: Any, auth_headers: di
               derandomize=quick(request.config), suppress_health_check=list(HealthCheck), print_blob=False)
     @given(case=operation.as_strategy())
     def conforms(case: schemathesis.Case) -> None:
-        answer = send(dimail, case, auth_headers)
+        answer = send(dimail_target, case, auth_headers)
         quirk = excused(method, path, answer)
         if quirk is not None:
             seen_quirks.add(quirk)

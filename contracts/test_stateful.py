@@ -80,28 +80,28 @@ def _messages(failure: BaseException) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def member(dimail: Target) -> str:
+def member(dimail_target: Target) -> str:
     """The user the linked allows are for: a link carries values from one answer only."""
-    name = dimail.name("user")
-    answer = dimail.call("POST", "/users/", auth=dimail.people,
+    name = dimail_target.name("user")
+    answer = dimail_target.call("POST", "/users/", auth=dimail_target.people,
                          json={"name": name, "password": "no", "is_admin": False, "perms": []})
     assert answer.status_code == 201, f"POST /users/ for the run's member: {answer.status_code} {answer.text}"
-    dimail.created_users.append(name)
+    dimail_target.created_users.append(name)
     return name
 
 
 @pytest.mark.dimail_needs(DOMAIN[:2], ("POST", "/allows/"), USER[:2],
                           ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}"))
-def test_linked_scenarios_conform(dimail: Target, request: pytest.FixtureRequest) -> None:
-    if not dimail.steerable and not request.config.getoption("--dimail-schema-writes"):
+def test_linked_scenarios_conform(dimail_target: Target, request: pytest.FixtureRequest) -> None:
+    if not dimail_target.steerable and not request.config.getoption("--dimail-schema-writes"):
         pytest.skip("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)")
-    document, links = linked(dimail.openapi, request.getfixturevalue("member"))
+    document, links = linked(dimail_target.openapi, request.getfixturevalue("member"))
     schema = schemathesis.openapi.from_dict(document)
     # Valid requests only (refusals are test_rules' job), and only the suite's links, not guessed ones.
     schema.config.generation.update(modes=[GenerationMode.POSITIVE])
     schema.config.phases.stateful.inference.algorithms = []
     run = Run()
-    as_people = authorization(dimail, dimail.people)  # People's user, as People sends these calls
+    as_people = authorization(dimail_target, dimail_target.people)  # People's user, as People sends these calls
 
     new_domain = schema[DOMAIN[1]][DOMAIN[0]].as_strategy(generation_mode=GenerationMode.POSITIVE)
 
@@ -120,7 +120,7 @@ def test_linked_scenarios_conform(dimail: Target, request: pytest.FixtureRequest
             self.calls: list[str] = []
 
         def call(self, case: schemathesis.Case, **kwargs: Any) -> Response:
-            answer = send(dimail, case, as_people)
+            answer = send(dimail_target, case, as_people)
             self.calls.append(f"{answer.request.method} {answer.request.url.path} -> {answer.status_code}")
             return Response.from_any(answer)
 

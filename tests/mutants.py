@@ -33,12 +33,13 @@ def allow_not_removed() -> Any:
 
 class _Rewrite:
     """Rewrites the answers to paths containing `path_part` (or matching `method` and the regex `path`):
-    `status` maps an answer's status to a new one; `rename` renames JSON keys."""
+    `status` maps an answer's status to a new one; `rename` renames JSON keys; `drop` removes a key from
+    the JSON object answered (or from each object of the list answered)."""
 
     def __init__(self, app: ASGIApp, status: dict[int, int] | None = None, path_part: str = "",
-                 rename: dict[str, str] | None = None, method: str = "", path: str = "") -> None:
+                 rename: dict[str, str] | None = None, method: str = "", path: str = "", drop: str = "") -> None:
         self.app, self.status, self.path_part, self.rename = app, status or {}, path_part, rename or {}
-        self.method, self.path = method, re.compile(path) if path else None
+        self.method, self.path, self.drop = method, re.compile(path) if path else None, drop
 
     def _applies(self, scope: Scope) -> bool:
         if scope["type"] != "http" or self.path_part not in scope["path"]:
@@ -67,6 +68,12 @@ class _Rewrite:
                 for old, new in self.rename.items():
                     text = text.replace(json.dumps(old) + ":", json.dumps(new) + ":")
                 payload = text.encode()
+            if self.drop and payload[:1] in (b"{", b"["):
+                answered = json.loads(payload)
+                for item in answered if isinstance(answered, list) else [answered]:
+                    if isinstance(item, dict):
+                        item.pop(self.drop, None)
+                payload = json.dumps(answered).encode()
             headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
             headers.append((b"content-length", str(len(payload)).encode()))
             await send({**start, "status": self.status.get(start["status"], start["status"]), "headers": headers})
@@ -93,26 +100,43 @@ def v2_creation_misses_field() -> Any:
 
 
 def users_without_perms() -> Any:
-    """Users answered without `perms`, as dimail's 2024 server did (before People's user could create domains)."""
-    return _Rewrite(_fake().app, path_part="/users/", rename={"perms": "acls_of_old"})
+    """Users without `perms`, in answers and in the document, as dimail's 2024 server had them (before People's
+    user could create domains); every other rule is the fake's."""
+    fake = _fake()
+    document = copy.deepcopy(fake.app.openapi())
+    user = document["components"]["schemas"]["User"]
+    del user["properties"]["perms"]
+    user["required"].remove("perms")
+    return _Documented(_Rewrite(fake.app, path_part="/users/", drop="perms"), document)
 
 
-class _Without:
-    """Drops one operation: gone from /openapi.json, and the path answers 405 like an undeclared method."""
+class _Documented:
+    """Serves `document` as its /openapi.json, the app for the rest."""
 
-    def __init__(self, fake: FakeDimail, method: str, template: str, pattern: str) -> None:
-        self.app, self.method, self.pattern = fake.app, method, re.compile(pattern)
-        document = copy.deepcopy(fake.app.openapi())
-        del document["paths"][template][method.lower()]
-        self.document = json.dumps(document).encode()
+    def __init__(self, app: ASGIApp, document: dict[str, Any]) -> None:
+        self.app, self.document = app, json.dumps(document).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/openapi.json":
             await _answer(send, 200, self.document)
-        elif scope["type"] == "http" and scope["method"] == self.method and self.pattern.fullmatch(scope["path"]):
-            await _answer(send, 405, b'{"detail":"Method Not Allowed"}')
         else:
             await self.app(scope, receive, send)
+
+
+class _Without(_Documented):
+    """Drops one operation: gone from /openapi.json, and the path answers 405 like an undeclared method."""
+
+    def __init__(self, fake: FakeDimail, method: str, template: str, pattern: str) -> None:
+        document = copy.deepcopy(fake.app.openapi())
+        del document["paths"][template][method.lower()]
+        super().__init__(fake.app, document)
+        self.method, self.pattern = method, re.compile(pattern)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == self.method and self.pattern.fullmatch(scope["path"]):
+            await _answer(send, 405, b'{"detail":"Method Not Allowed"}')
+        else:
+            await super().__call__(scope, receive, send)
 
 
 async def _answer(send: Send, status: int, payload: bytes) -> None:
@@ -126,22 +150,19 @@ def missing_operation() -> Any:
     return _Without(_fake(), "DELETE", "/allows/{domain_name}/{user_name}", r"/allows/[^/]+/[^/]+")
 
 
-class _Unsteerable:
+class _Unsteerable(_Documented):
     """A fake that looks like a real dimail: no `/_fake/` in its document, 404 there."""
 
     def __init__(self, fake: FakeDimail) -> None:
-        self.app = fake.app
         document = copy.deepcopy(fake.app.openapi())
         document["paths"] = {p: v for p, v in document["paths"].items() if not p.startswith("/_fake/")}
-        self.document = json.dumps(document).encode()
+        super().__init__(fake.app, document)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/openapi.json":
-            await _answer(send, 200, self.document)
-        elif scope["type"] == "http" and scope["path"].startswith("/_fake/"):
+        if scope["type"] == "http" and scope["path"].startswith("/_fake/"):
             await _answer(send, 404, b'{"detail":"Not Found"}')
         else:
-            await self.app(scope, receive, send)
+            await super().__call__(scope, receive, send)
 
 
 def without_steering() -> Any:

@@ -2,16 +2,29 @@
 
 Against the in-process fake and a standalone fake over HTTP it passes; against
 deliberately wrong fakes (tests/mutants.py) it fails, or skips for a missing
-operation, naming the culprit each time.
+operation, naming the culprit each time; against nothing, or with refused
+credentials, it stops at once with its own verdict and exit status; and in a
+project that merely has fake-dimail installed it does nothing at all.
+
+A run costs about 1 s of start-up (imports), then its contracts. So the runs
+the selected tests need all start at once, on a pool of two: the main ones
+(in-process, over HTTP, a foreign project) each in its own child process, the
+others one after the other in a single child (`python -m tests.test_contracts`,
+one `pytest.main` per run). A mutant runs only the contracts that catch it,
+without shrinking: what is checked is that it fails, and why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +32,8 @@ import pytest
 from tests.conftest import served
 
 ROOT = Path(__file__).resolve().parents[1]
+SEQUENCE, PEOPLE, RULES, STATEFUL = (f"contracts.test_{m}" for m in ("permission_sequence", "people", "rules",
+                                                                      "stateful"))
 
 
 def suite(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -26,59 +41,221 @@ def suite(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
                            "-p", "no:cacheprovider", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
+def _nothing_listening() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def _standalone(tmp: Path) -> dict[str, Any]:
+    """An empty server: bootstrapped with the admin credentials, then run a second time; what it holds after."""
+    server = served("--seed", "empty")
+    url = next(server)
+    try:
+        unset = suite("--dimail-url", url)  # without the admin credentials, People's user cannot be made
+        first = suite("--dimail-url", url, "--dimail-admin", "admin:admin", "--dimail-report", str(tmp / "r"))
+        domains = httpx.get(f"{url}/domains/", auth=("admin", "admin")).json()
+        users = httpx.get(f"{url}/users/", auth=("admin", "admin")).json()
+        again = suite("--dimail-url", url, "-k", "people", "--dimail-report", str(tmp / "r2"))
+    finally:
+        server.close()
+    return {"url": url, "unset": unset, "first": first, "domains": domains, "users": users, "again": again}
+
+
+def _scratch(tmp: Path) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+    """A project that has fake-dimail installed and nothing to do with dimail."""
+    (tmp / "test_trivial.py").write_text("def test_one():\n    assert 1 + 1 == 2\n")
+    plain = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+    run = subprocess.run([*plain, "-q"], cwd=tmp, capture_output=True, text=True, timeout=120)
+    fixtures = subprocess.run([*plain, "--fixtures"], cwd=tmp, capture_output=True, text=True, timeout=120)
+    return run, fixtures
+
+
+# Test (function name, or its `mutant`/`key` parameter) -> its run in a child process of its own.
+JOBS: dict[str, Callable[[Path], Any]] = {
+    "test_standalone_server_over_http_bootstraps_passes_and_cleans_up": _standalone,
+    "test_in_process_run_passes_and_writes_the_report":
+        lambda tmp: suite("--dimail-report", str(tmp / "compat"), cwd=tmp),
+    "test_installing_the_package_leaves_other_projects_test_runs_alone": _scratch,
+}
+# The same, for runs that share one child process: (modules, arguments); `{tmp}` is the test's directory.
+BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "test_an_older_dimail_runs_what_it_can_with_the_admin_standing_in":
+        (("contracts",), ("--dimail-app", "tests.mutants:users_without_perms", "--dimail-admin", "admin:admin",
+                          "--dimail-report", "{tmp}/r")),
+    "test_a_target_without_steering_skips_fake_only_contracts_with_the_reason":
+        (("contracts",), ("--dimail-app", "tests.mutants:without_steering", "--dimail-report", "{tmp}/r")),
+    **{name: (modules, ("--dimail-app", f"tests.mutants:{name}", "--dimail-no-shrink")) for name, modules in (
+        ("allow_not_removed", (SEQUENCE,)), ("refusal_answers_200", (SEQUENCE,)),
+        ("v2_creation_misses_field", (STATEFUL,)), ("renamed_field", (PEOPLE,)))},
+    "test_a_missing_operation_skips_what_needs_it_with_the_reason":
+        ((SEQUENCE, RULES), ("--dimail-app", "tests.mutants:missing_operation")),
+    "test_nothing_listening_is_unreachable_exit_6_without_drift":
+        (("contracts",), ("--dimail-url", "{nothing}", "--dimail-report", "{tmp}/r")),
+    "test_refused_people_credentials_are_not_usable_exit_7":
+        (("contracts",), ("--dimail-people", "la_regie:wrong", "--dimail-report", "{tmp}/r")),
+    "test_refused_admin_credentials_are_not_usable_exit_7": (("contracts",), ("--dimail-admin", "admin:wrong")),
+    "test_an_app_that_cannot_be_built_is_not_usable_exit_7": (("contracts",), ("--dimail-app", "json:dumps")),
+    "test_remote_target_is_refused_without_permission":
+        (("contracts",), ("--dimail-url", "http://dimail.example.org:8000")),
+    "test_a_url_without_scheme_is_a_usage_error_saying_so": (("contracts",), ("--dimail-url", "localhost:8001")),
+    "test_a_bad_dimail_app_is_a_usage_error_in_one_line": (("contracts",), ("--dimail-app", "nosuch:thing")),
+}
+
+
+def _batch(runs: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]], tmp: Path) -> dict[str, Any]:
+    """Run these in one child process; each one's status, stdout and stderr."""
+    (tmp / "runs.json").write_text(json.dumps(runs))
+    child = subprocess.run([sys.executable, "-m", "tests.test_contracts", str(tmp / "runs.json")], cwd=ROOT,
+                           capture_output=True, text=True, timeout=900)
+    assert child.returncode == 0, child.stdout[-2000:] + child.stderr[-3000:]
+    results = json.loads((tmp / "runs.json.out").read_text())
+    return {key: subprocess.CompletedProcess([], *results[key]) for key in runs}
+
+
+def _run_batch(path: str) -> None:
+    """In the child: one `pytest.main` per run, as `pytest --pyargs MODULES -q -rs ARGS` from the repository."""
+    sys.path.insert(0, str(ROOT))
+    results = {}
+    for key, (modules, args, out) in json.loads(Path(path).read_text()).items():
+        with open(f"{out}.stdout", "w") as stdout, open(f"{out}.stderr", "w") as stderr, \
+                contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            status = int(pytest.main(["--pyargs", *modules, "-q", "-rs", "-p", "no:cacheprovider", *args]))
+        results[key] = [status, Path(f"{out}.stdout").read_text(), Path(f"{out}.stderr").read_text()]
+    Path(f"{path}.out").write_text(json.dumps(results))
+
+
+def _key(item: pytest.Item) -> str:
+    params = getattr(item, "callspec", None) and item.callspec.params  # type: ignore[attr-defined]
+    return (params and (params.get("mutant") or params.get("key"))) or getattr(item, "originalname", "")
+
+
+class Runs:
+    """The runs of the selected tests, started together on a pool of two."""
+
+    def __init__(self, pool: ThreadPoolExecutor, tmp: Callable[[str], Path], keys: list[str]) -> None:
+        self.futures: dict[str, Future[Any]] = {}
+        self.dirs = {key: tmp(key[:40]) for key in keys}
+        batched = {key: (modules, tuple(a.format(tmp=self.dirs[key], nothing=_nothing_listening()) for a in args),
+                         str(self.dirs[key] / "run")) for key in keys if key in BATCHED
+                   for modules, args in [BATCHED[key]]}
+        if batched:
+            batch = pool.submit(_batch, batched, tmp("batch"))
+            for key in batched:
+                self.futures[key] = batch
+        for key in keys:
+            if key in JOBS:
+                self.futures[key] = pool.submit(JOBS[key], self.dirs[key])
+
+    def of(self, request: pytest.FixtureRequest) -> tuple[Any, Path]:
+        key = _key(request.node)
+        result = self.futures[key].result()
+        return (result[key] if key in BATCHED else result), self.dirs[key]
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    yield from served("--seed", "empty")
+def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    keys = list(dict.fromkeys(_key(item) for item in request.session.items if item.module is request.module))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield Runs(pool, tmp_path_factory.mktemp, [k for k in keys if k in JOBS or k in BATCHED])
 
 
-def test_in_process_run_passes_and_writes_the_report(tmp_path: Path) -> None:
-    run = suite("--dimail-report", str(tmp_path / "compat"), cwd=tmp_path)
-    assert run.returncode == 0, run.stdout[-3000:]
-    report = json.loads((tmp_path / "compat.json").read_text())
-    assert report["compatible"] is True
+def stdout_of(run: subprocess.CompletedProcess[str]) -> str:
+    return run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest.FixtureRequest) -> None:
+    run, tmp = runs.of(request)
+    assert run.returncode == 0, stdout_of(run)
+    report = json.loads((tmp / "compat.json").read_text())
+    assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"]["failed"] == 0 and report["counts"]["skipped"] == 0
-    assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0}
-    assert report["families"]["steering"] == {"passed": 2, "failed": 0, "skipped": 0}
+    assert report["counts"] == {"passed": 128, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["families"]["steering"]["passed"] == 2
     assert report["families"]["schema"]["passed"] == 38 and report["families"]["people"]["passed"] == 13
-    assert report["drift"] == [] and report["cleanup"] == []
-    markdown = (tmp_path / "compat.md").read_text()
+    assert report["drift"] == [] and report["cleanup"] == [] and report["blocker"] is None
+    markdown = (tmp / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
-    assert "- verdict: **compatible**" in markdown
+    assert "- verdict: **compatible** (exit status 0)" in markdown
     assert "verdict: compatible" in run.stdout
+    # progress stays dots, no transcript or state-machine dump in a passing run
+    assert len(run.stdout.splitlines()) < 20, run.stdout
 
 
-def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(server: str, tmp_path: Path) -> None:
+def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(runs: Runs,
+                                                                     request: pytest.FixtureRequest) -> None:
     """An empty server: the suite bootstraps People's user with the admin credentials, then deletes its data."""
-    run = suite("--dimail-url", server, "--dimail-admin", "admin:admin", "--dimail-report", str(tmp_path / "r"))
-    assert run.returncode == 0, run.stdout[-3000:]
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert report["about"]["url"] == server and report["compatible"] is True
+    done, tmp = runs.of(request)
+    assert done["unset"].returncode == 7, stdout_of(done["unset"])
+    assert ("NOT USABLE: People's user cannot be set up: People's user 'la_regie' does not exist on this dimail"
+            in done["unset"].stdout and "give --dimail-admin USER:PASSWORD" in done["unset"].stdout)
+    assert done["first"].returncode == 0, stdout_of(done["first"])
+    report = json.loads((tmp / "r.json").read_text())
+    assert report["about"]["url"] == done["url"] and report["compatible"] is True
     assert report["families"]["people"]["failed"] == 0 and report["families"]["people"]["passed"] >= 13
     prefix = report["about"]["prefix"]
-    domains = httpx.get(f"{server}/domains/", auth=("admin", "admin")).json()
-    users = httpx.get(f"{server}/users/", auth=("admin", "admin")).json()
     # nothing left behind, not even what generated bodies created: only the bootstrap's users remain
-    assert domains == []
-    assert {u["name"] for u in users} <= {"admin", "la_regie"} and "la_regie" in {u["name"] for u in users}
-    assert not any(u["name"].startswith(prefix) for u in users)
+    assert done["domains"] == []
+    names = {u["name"] for u in done["users"]}
+    assert names <= {"admin", "la_regie"} and "la_regie" in names
     # twice in a row against the same server: a new prefix, still green
-    again = suite("--dimail-url", server, "-k", "people", "--dimail-report", str(tmp_path / "r2"))
-    assert again.returncode == 0, again.stdout[-3000:]
-    assert json.loads((tmp_path / "r2.json").read_text())["about"]["prefix"] != prefix
+    assert done["again"].returncode == 0, stdout_of(done["again"])
+    assert json.loads((tmp / "r2.json").read_text())["about"]["prefix"] != prefix
 
 
-def test_remote_target_is_refused_without_permission() -> None:
-    run = suite("--dimail-url", "http://dimail.example.org:8000")
-    assert run.returncode == 4  # pytest's usage error
-    assert "not a loopback address" in run.stderr and "--dimail-allow-remote" in run.stderr
+@pytest.mark.parametrize(("key", "line"), [
+    ("test_remote_target_is_refused_without_permission", "not a loopback address; the contract suite creates"),
+    ("test_a_url_without_scheme_is_a_usage_error_saying_so",
+     "--dimail-url localhost:8001: no scheme; write it as http://localhost:8001"),
+    ("test_a_bad_dimail_app_is_a_usage_error_in_one_line",
+     "--dimail-app nosuch:thing: cannot import nosuch (No module named 'nosuch')"),
+])
+def test_usage_errors_are_one_line_and_status_4(runs: Runs, request: pytest.FixtureRequest, key: str,
+                                                line: str) -> None:
+    run, _ = runs.of(request)
+    assert run.returncode == 4, stdout_of(run)  # pytest's usage error
+    [error] = run.stderr.strip().splitlines()
+    assert error.startswith("ERROR: --dimail-") and line in error, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
 
 
-def test_unusable_people_credentials_fail_with_the_reason(server: str) -> None:
-    run = suite("--dimail-url", server, "--dimail-people", "la_regie:wrong", "-x")
-    assert run.returncode == 1
-    assert "People's user is not usable" in run.stdout and "GET /token/ answered 403" in run.stdout
+def test_nothing_listening_is_unreachable_exit_6_without_drift(runs: Runs, request: pytest.FixtureRequest) -> None:
+    run, tmp = runs.of(request)
+    assert run.returncode == 6, stdout_of(run)
+    assert "UNREACHABLE: nothing answers at http://127.0.0.1:" in run.stdout and "make run" in run.stdout
+    assert "verdict: UNREACHABLE" in run.stdout and "drift" not in run.stdout
+    assert "Error" not in run.stdout.replace("ConnectError", ""), run.stdout  # no test ran, none errored
+    report = json.loads((tmp / "r.json").read_text())
+    assert (report["verdict"], report["exit_status"], report["drift"], report["results"]) == ("UNREACHABLE", 6, [], [])
+
+
+def test_refused_people_credentials_are_not_usable_exit_7(runs: Runs, request: pytest.FixtureRequest) -> None:
+    run, tmp = runs.of(request)
+    assert run.returncode == 7, stdout_of(run)
+    why = "dimail refused People's credentials (--dimail-people) of 'la_regie': GET /token/ answered 403"
+    assert f"NOT USABLE: {why}" in run.stdout and "verdict: NOT USABLE" in run.stdout
+    assert "no tests ran" in run.stdout and " error" not in run.stdout
+    report = json.loads((tmp / "r.json").read_text())
+    assert report["verdict"] == "NOT USABLE" and report["exit_status"] == 7 and report["blocker"].startswith(why)
+
+
+def test_refused_admin_credentials_are_not_usable_exit_7(runs: Runs, request: pytest.FixtureRequest) -> None:
+    run, _ = runs.of(request)
+    assert run.returncode == 7, stdout_of(run)
+    assert "NOT USABLE: dimail refused the admin credentials (--dimail-admin) of 'admin': POST /users/ answered 403" \
+        in run.stdout
+
+
+def test_an_app_that_cannot_be_built_is_not_usable_exit_7(runs: Runs, request: pytest.FixtureRequest) -> None:
+    run, _ = runs.of(request)
+    assert run.returncode == 7, stdout_of(run)
+    summary = run.stdout.split(" dimail compatibility ")[1].strip().splitlines()[1:]
+    assert summary == ["target: in-process json:dumps",
+                       "NOT USABLE: building json:dumps failed: TypeError(\"dumps() missing 1 required positional "
+                       "argument: 'obj'\")", "verdict: NOT USABLE", summary[-1]], summary
+    assert summary[-1].startswith("no tests ran")
 
 
 @pytest.mark.parametrize(("mutant", "culprit"), [
@@ -88,43 +265,52 @@ def test_unusable_people_credentials_fail_with_the_reason(server: str) -> None:
     ("v2_creation_misses_field",
      "test_linked_scenarios_conform: AssertionError: POST /v2/domains/{domain_name}/mailboxes/{user_name}: "),
 ])
-def test_a_wrong_fake_fails_the_suite_naming_the_culprit(mutant: str, culprit: str) -> None:
-    run = suite("--dimail-app", f"tests.mutants:{mutant}")
-    assert run.returncode == 1, run.stdout[-3000:]
+def test_a_wrong_fake_fails_the_suite_naming_the_culprit(runs: Runs, request: pytest.FixtureRequest,
+                                                         mutant: str, culprit: str) -> None:
+    run, _ = runs.of(request)
+    assert run.returncode == 1, stdout_of(run)
     failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED ")]
     assert failed and any(culprit in line for line in failed), failed
     assert "verdict: NOT compatible" in run.stdout
 
 
-def test_a_target_people_cannot_use_is_reported_once_with_its_drift(tmp_path: Path) -> None:
-    """Like dimail's 2024 server (users without perms): every contract is blocked, the report says why once."""
-    run = suite("--dimail-app", "tests.mutants:users_without_perms", "--dimail-report", str(tmp_path / "r"))
-    assert run.returncode == 1
-    why = ("People's user is not usable: this dimail's users have no `perms` (an older dimail): "
+def test_an_older_dimail_runs_what_it_can_with_the_admin_standing_in(runs: Runs,
+                                                                    request: pytest.FixtureRequest) -> None:
+    """Like dimail's 2024 server (users without perms): People's user cannot be set up; with --dimail-admin
+    everything that does not need its perms runs as the admin, the rest is BLOCKED with the reason, once."""
+    run, tmp = runs.of(request)
+    assert run.returncode == 7, stdout_of(run)
+    why = ("People's user cannot be set up: this dimail's users have no `perms` (an older dimail): "
            "People's user 'la_regie' cannot be given new_domain, create_users, manage_users")
-    assert f"BLOCKED: 128 contracts could not run: {why}" in run.stdout
-    assert not [line for line in run.stdout.split("== dimail compatibility ==")[1].splitlines()
-                if line.startswith("FAILED ")]
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert report["blocker"] == why and report["counts"]["failed"] == 128 and report["compatible"] is False
-    assert report["about"]["version"] == "v0.8.2" and report["drift"] == []
-    assert f"## Blocked\n\n128 contracts could not run: {why}" in (tmp_path / "r.md").read_text()
+    summary = run.stdout.split("== dimail compatibility ==")[1]
+    assert f"BLOCKED: 1 contract could not run: {why}" in summary
+    assert "sequence    0 passed   0 failed   0 skipped   1 blocked" in summary
+    assert not [line for line in summary.splitlines() if line.startswith("FAILED ")]
+    report = json.loads((tmp / "r.json").read_text())
+    assert report["verdict"] == "NOT USABLE" and report["blocker"].startswith(why)
+    assert report["about"]["people"] == "admin (admin, standing in for la_regie)"
+    for family, passed in (("rules", 74), ("schema", 38), ("people", 13)):
+        assert report["families"][family] == {"passed": passed, "failed": 0, "skipped": 0, "blocked": 0}, family
+    assert report["families"]["sequence"] == {"passed": 0, "failed": 0, "skipped": 0, "blocked": 1}
+    assert report["drift"] and all(d["kind"] == "fields" and "perms" in d["detail"] for d in report["drift"])
+    assert f"## Blocked\n\n1 contract could not run: {why}" in (tmp / "r.md").read_text()
 
 
-def test_a_missing_operation_skips_what_needs_it_with_the_reason() -> None:
-    run = suite("--dimail-app", "tests.mutants:missing_operation")
-    assert run.returncode == 0, run.stdout[-3000:]
+def test_a_missing_operation_skips_what_needs_it_with_the_reason(runs: Runs, request: pytest.FixtureRequest) -> None:
+    run, _ = runs.of(request)
+    assert run.returncode == 0, stdout_of(run)
     assert "the target does not declare DELETE /allows/{domain_name}/{user_name}" in run.stdout
     assert "sequence    0 passed   0 failed   1 skipped" in run.stdout
 
 
-def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(tmp_path: Path) -> None:
-    run = suite("--dimail-app", "tests.mutants:without_steering", "--dimail-report", str(tmp_path / "r"))
-    assert run.returncode == 0, run.stdout[-3000:]
-    report = json.loads((tmp_path / "r.json").read_text())
+def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(runs: Runs,
+                                                                            request: pytest.FixtureRequest) -> None:
+    run, tmp = runs.of(request)
+    assert run.returncode == 0, stdout_of(run)
+    report = json.loads((tmp / "r.json").read_text())
     assert report["about"]["steering"] is False
-    assert report["families"]["steering"] == {"passed": 0, "failed": 0, "skipped": 2}
-    assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0}
+    assert report["families"]["steering"] == {"passed": 0, "failed": 0, "skipped": 2, "blocked": 0}
+    assert report["families"]["sequence"]["passed"] == 1
     reasons = {r["message"] for r in report["results"] if r["outcome"] == "skipped"}
     assert "needs the fake's /_fake/ steering (simulated DNS, platform faults): a real dimail has none" in reasons
     assert ("POST /users/ writes: generated bodies would leave random data on a real dimail "
@@ -132,3 +318,19 @@ def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(tmp
     assert ("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)"
             in reasons)
     assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 21
+
+
+def test_installing_the_package_leaves_other_projects_test_runs_alone(runs: Runs,
+                                                                     request: pytest.FixtureRequest) -> None:
+    (run, fixtures), _ = runs.of(request)
+    assert run.returncode == 0, stdout_of(run)
+    assert run.stdout.splitlines()[-1].startswith("1 passed"), run.stdout
+    assert "dimail" not in run.stdout and "verdict" not in run.stdout
+    assert fixtures.returncode == 0, stdout_of(fixtures)
+    offered = {line.split()[0] for line in fixtures.stdout.splitlines() if line and not line.startswith((" ", "-"))}
+    assert "dimail" not in offered and "dimail_target" not in offered, sorted(offered)
+    assert "_dimail_requirements" not in fixtures.stdout and "contracts/conftest.py" not in fixtures.stdout
+
+
+if __name__ == "__main__":
+    _run_batch(sys.argv[1])
