@@ -135,7 +135,9 @@ def _bootstrap(target: Target, report: Report) -> None:
     except DimailRefused as exc:
         whose = "the admin credentials (--dimail-admin)" if target.admin and exc.call.user == target.admin[0] \
             else "People's credentials (--dimail-people)"
-        report.stop("NOT USABLE", f"dimail refused {whose} of {exc.call.user!r}: {exc}")
+        call = exc.call  # said from the call: the provisioner's own message already says "refused"
+        report.stop("NOT USABLE", f"dimail refused {whose} of {call.user!r}: {call.method} {call.path} answered "
+                                  f"{call.status}: {exc.detail!r}")
     except DimailError as exc:
         report.stop("NOT USABLE", f"People's user cannot be set up: {exc}")
     finally:
