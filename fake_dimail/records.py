@@ -1,7 +1,7 @@
 """The rows the backend stores: plain mutable records, no behaviour.
 
 They mirror dimail's own stores (API database, Dovecot, Postfix, OX) so that
-the rules in `backend.py` can be read against CONTRACT.md §5.
+the rules in `backend/` can be read against CONTRACT.md §5.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from .errors import NOT_CHECKED
+from .store import Store
 
 EXTERNAL_CHECKS = ("domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim")
 INTERNAL_CHECKS = ("webmail_ok", "postfix", "ox", "cert")
@@ -98,15 +99,26 @@ class OxUser:
     senders: list[str] = field(default_factory=list)
 
 
+def ox_users(rows: dict[str, OxUser] | None = None) -> Store[str, OxUser]:
+    """A context's users by OX username, found too by e-mail, by e-mail domain and by display name
+    (casefolded: People finds display names unique case aside)."""
+    return Store(
+        (rows or {}).items(),
+        email=lambda _, user: (user.email,),
+        mail_domain=lambda _, user: (user.email.rpartition("@")[2],),
+        display_name=lambda _, user: (user.display_name.casefold(),),
+    )
+
+
 @dataclass
 class OxContext:
     id: int
     name: str
-    domains: list[str] = field(default_factory=list)
-    users: dict[str, OxUser] = field(default_factory=dict)  # by OX username
+    domains: list[str] = field(default_factory=list)  # changed only through State.map_domain/unmap_domain
+    users: Store[str, OxUser] = field(default_factory=ox_users)  # by OX username
 
     def user_by_email(self, email: str) -> OxUser | None:
-        return next((u for u in self.users.values() if u.email == email), None)
+        return self.users.first_by("email", email)
 
 
 @dataclass
