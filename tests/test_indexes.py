@@ -13,7 +13,7 @@ from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from fake_dimail import models
 from fake_dimail.backend import Backend
@@ -107,12 +107,19 @@ class IndexedBackend(RuleBasedStateMachine):
         })
         self.call("create_mailbox_v2", ADMIN, domain, local, body)
 
-    @rule(domain=DOMAINS, local=LOCALS, display=NAMES)
-    def rename_mailbox(self, domain: str, local: str, display: str) -> None:
+    def existing_mailbox(self, data: st.DataObject) -> tuple[str, str]:
+        return data.draw(st.sampled_from(sorted(self.backend.mailboxes)))
+
+    @precondition(lambda self: self.backend.mailboxes)
+    @rule(data=st.data(), display=NAMES)
+    def rename_mailbox(self, data: st.DataObject, display: str) -> None:
+        domain, local = self.existing_mailbox(data)
         self.call("update_mailbox", ADMIN, domain, local, models.UpdateMailbox(displayName=display))
 
-    @rule(domain=DOMAINS, local=LOCALS, change=st.sampled_from(["+ox", "-ox", "+schedule"]), display=NAMES)
-    def toggle_ox(self, domain: str, local: str, change: str, display: str) -> None:
+    @precondition(lambda self: self.backend.mailboxes)
+    @rule(data=st.data(), change=st.sampled_from(["+ox", "-ox", "+schedule"]), display=NAMES)
+    def toggle_ox(self, data: st.DataObject, change: str, display: str) -> None:
+        domain, local = self.existing_mailbox(data)
         body = models.UpdateMailbox2.model_validate({
             "features": [change], "extras": {"ox": {"given_name": "G", "sur_name": "S", "display_name": display}},
         })
