@@ -32,6 +32,7 @@ test: install-test
 
 bench: install
 	$(BIN)/python benchmarks/checks.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -6,7 +6,7 @@ the rules in `backend/` can be read against CONTRACT.md §5.
 
 from __future__ import annotations
 
-import uuid
+from uuid import UUID, uuid4
 from dataclasses import dataclass, field
 
 from .errors import NOT_CHECKED
@@ -26,7 +26,7 @@ class Caller:
     perms: frozenset[str] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class UserRecord:
     name: str
     password_hash: str | None  # None: created with the password "no", cannot log in
@@ -35,10 +35,10 @@ class UserRecord:
     acls: list[str] = field(default_factory=list)
     identities: list[str] = field(default_factory=list)
     manager: str | None = None
-    uuid: uuid.UUID = field(default_factory=uuid.uuid4)
+    uuid: UUID = field(default_factory=uuid4)
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckResult:
     ok: bool
     internal: bool
@@ -49,7 +49,7 @@ def unchecked_results() -> dict[str, CheckResult]:
     return {name: CheckResult(False, name in INTERNAL_CHECKS, [NOT_CHECKED]) for name in CHECK_NAMES}
 
 
-@dataclass
+@dataclass(slots=True)
 class Platform:
     """dimail's own side of a domain, as the internal checks see it (CHECKS.md §4).
 
@@ -62,7 +62,7 @@ class Platform:
     certs_on_check: bool = False  # issue the certificate during /check too, not only /fix
 
 
-@dataclass
+@dataclass(slots=True)
 class DomainRecord:
     name: str
     features: list[str]
@@ -89,7 +89,7 @@ class DomainRecord:
     platform: Platform = field(default_factory=Platform)
 
 
-@dataclass
+@dataclass(slots=True)
 class OxUser:
     username: str
     email: str
@@ -110,7 +110,7 @@ def ox_users(rows: dict[str, OxUser] | None = None) -> Store[str, OxUser]:
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class OxContext:
     id: int
     name: str
@@ -121,7 +121,7 @@ class OxContext:
         return self.users.first_by("email", email)
 
 
-@dataclass
+@dataclass(slots=True)
 class MailboxRecord:
     """A Dovecot row (the OX side, when there is one, lives in its context)."""
 
@@ -142,7 +142,7 @@ class MailboxRecord:
         return f"{self.local}@{self.domain}"
 
 
-@dataclass
+@dataclass(slots=True)
 class AliasRecord:
     domain: str
     local: str
@@ -151,7 +151,7 @@ class AliasRecord:
     description: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class CodeRecord:
     code: str
     domain: str

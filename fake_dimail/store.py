@@ -28,7 +28,9 @@ class Store(dict[K, V], Generic[K, V]):
     def __init__(self, rows: Iterable[tuple[K, V]] = (), *, ordered: bool = False, **indexes: KeyFunction) -> None:
         super().__init__()
         self._functions = indexes
-        self._buckets: dict[str, dict[Hashable, dict[K, None]]] = {name: {} for name in indexes}
+        # A secondary key held by one row maps to that row's key; by several, to a dict of them
+        # (insertion-ordered): most indexes are unique, and a dict per row would double a row's size.
+        self._buckets: dict[str, dict[Hashable, Any]] = {name: {} for name in indexes}
         # ordered: remember each row's rank, so index hits can be put back in store order cheaply.
         self._positions: dict[K, int] | None = {} if ordered else None
         self._counter = itertools.count()
@@ -38,17 +40,20 @@ class Store(dict[K, V], Generic[K, V]):
     # --- reading by a secondary key -------------------------------------------
 
     def keys_by(self, index: str, value: Hashable) -> list[K]:
-        return list(self._buckets[index].get(value, ()))
+        return _keys(self._buckets[index].get(value, _EMPTY))
 
     def rows_by(self, index: str, value: Hashable) -> list[V]:
-        return [dict.__getitem__(self, key) for key in self._buckets[index].get(value, ())]
+        return [dict.__getitem__(self, key) for key in self.keys_by(index, value)]
 
     def first_by(self, index: str, value: Hashable) -> V | None:
-        bucket = self._buckets[index].get(value)
+        bucket = self._buckets[index].get(value, _EMPTY)
+        if type(bucket) is not dict:
+            return dict.__getitem__(self, bucket)
         return dict.__getitem__(self, next(iter(bucket))) if bucket else None
 
     def count_by(self, index: str, value: Hashable) -> int:
-        return len(self._buckets[index].get(value, ()))
+        bucket = self._buckets[index].get(value, _EMPTY)
+        return len(bucket) if type(bucket) is dict else 1
 
     def in_order(self, keys: Iterable[K]) -> list[K]:
         """`keys` (all in the store) in store order; needs `ordered=True`."""
@@ -57,7 +62,7 @@ class Store(dict[K, V], Generic[K, V]):
 
     def indexes(self) -> dict[str, dict[Hashable, set[K]]]:
         """Every index as it is kept (for tests: compare with `rebuilt_indexes`)."""
-        return {name: {v: set(keys) for v, keys in buckets.items()} for name, buckets in self._buckets.items()}
+        return {name: {v: set(_keys(keys)) for v, keys in buckets.items()} for name, buckets in self._buckets.items()}
 
     def rebuilt_indexes(self) -> dict[str, dict[Hashable, set[K]]]:
         """Every index computed again from the rows alone."""
@@ -116,12 +121,21 @@ class Store(dict[K, V], Generic[K, V]):
             for value in before[name]:
                 if value not in after[name]:
                     bucket = buckets[value]
-                    del bucket[key]
-                    if not bucket:
+                    if type(bucket) is not dict:
                         del buckets[value]
+                        continue
+                    del bucket[key]
+                    if len(bucket) == 1:
+                        buckets[value] = next(iter(bucket))
             for value in after[name]:
                 if value not in before[name]:
-                    buckets.setdefault(value, {})[key] = None
+                    bucket = buckets.get(value, _MISSING)
+                    if bucket is _MISSING:
+                        buckets[value] = key
+                    elif type(bucket) is dict:
+                        bucket[key] = None
+                    else:
+                        buckets[value] = {bucket: None, key: None}
 
     # --- the rest of dict's mutators, through the two above ---------------------
 
@@ -181,3 +195,8 @@ class Store(dict[K, V], Generic[K, V]):
 
 
 _MISSING: Any = object()
+_EMPTY: dict[Any, None] = {}
+
+
+def _keys(bucket: Any) -> list[Any]:
+    return list(bucket) if type(bucket) is dict else [bucket]

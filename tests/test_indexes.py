@@ -179,15 +179,20 @@ IndexedBackend.TestCase.settings = settings(max_examples=25, stateful_step_count
 TestIndexedBackend = IndexedBackend.TestCase
 
 
-def test_list_change_matches_list_semantics() -> None:
-    """The one-pass edit gives what list.append/list.remove would, duplicates included."""
-    current = ["a", "b", "a", "c"]
-    change = ["-a", "+d", "+a", "-a", "-z", "+b", "-c", "+c"]
+def list_edit(current: list[str], change: list[str]) -> list[str]:
     expected = list(current)
     for item in change:
         if item[0] == "+" and item[1:] not in expected:
             expected.append(item[1:])
         elif item[0] == "-" and item[1:] in expected:
             expected.remove(item[1:])
-    assert apply_list_change(current, change) == expected == ["b", "d", "c"]
+    return expected
+
+
+def test_list_change_matches_list_semantics() -> None:
+    """The one-pass edit gives what list.append/list.remove would, with duplicates in the list or not."""
+    change = ["-a", "+d", "+a", "-a", "-z", "+b", "-c", "+c"]
+    assert apply_list_change(["a", "b", "a", "c"], change) == list_edit(["a", "b", "a", "c"], change) == ["b", "d", "c"]
+    assert apply_list_change(["a", "b", "c"], change) == list_edit(["a", "b", "c"], change) == ["b", "d", "c"]
+    assert apply_list_change(["c", "a"], ["-c", "+c", "+e"]) == ["a", "c", "e"]
     assert apply_list_change(["x"], ["y", "x", "y"]) == ["y", "x"]

@@ -54,30 +54,43 @@ def new_password() -> str:
 def apply_list_change(current: list[str], change: list[str]) -> list[str]:
     """dimail's list update rule: all items `+x`/`-x` edit, none of them set (guess: a mix is 422).
 
-    Editing behaves as list.append/list.remove would (a duplicate in `current` loses its first
-    copy only), in one pass: each value's places are kept, removed ones only marked.
+    Editing behaves as list.append/list.remove would, in one pass.
     """
     signed = [item[:1] in ("+", "-") for item in change]
     if change and all(signed):
-        items = list(current)
-        alive = [True] * len(items)
-        places: dict[str, deque[int]] = {}
-        for place, value in enumerate(items):
-            places.setdefault(value, deque()).append(place)
+        if len(set(current)) < len(current):
+            return _edit_with_duplicates(current, change)
+        # Without duplicates, an insertion-ordered dict is the list, with O(1) membership.
+        result = dict.fromkeys(current)
         for item in change:
-            value = item[1:]
-            found = places.get(value)
-            if item[0] == "-":
-                if found:
-                    alive[found.popleft()] = False
-            elif not found:
-                places[value] = deque([len(items)])
-                items.append(value)
-                alive.append(True)
-        return [value for value, kept in zip(items, alive) if kept]
+            if item[0] == "+":
+                result.setdefault(item[1:])
+            else:
+                result.pop(item[1:], None)
+        return list(result)
     if any(signed):
         raise errors.unprocessable(errors.CANNOT_MIX_SET_AND_CHANGE)
     return list(dict.fromkeys(change))
+
+
+def _edit_with_duplicates(current: list[str], change: list[str]) -> list[str]:
+    """A `-x` takes out the first copy of x only: each value's places are kept, removed ones marked."""
+    items = list(current)
+    alive = [True] * len(items)
+    places: dict[str, deque[int]] = {}
+    for place, value in enumerate(items):
+        places.setdefault(value, deque()).append(place)
+    for item in change:
+        value = item[1:]
+        found = places.get(value)
+        if item[0] == "-":
+            if found:
+                alive[found.popleft()] = False
+        elif not found:
+            places[value] = deque([len(items)])
+            items.append(value)
+            alive.append(True)
+    return [value for value, kept in zip(items, alive) if kept]
 
 
 def _store(name: str) -> property:
