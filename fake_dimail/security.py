@@ -8,11 +8,12 @@ newer FastAPI releases no longer give (CONTRACT.md §2.2, §2.3).
 from __future__ import annotations
 
 import binascii
+import functools
 import time
 import warnings
 from base64 import b64decode
+from types import ModuleType
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -24,16 +25,23 @@ from .errors import ApiError, ServerCrash
 from .records import Caller
 
 
-# People's dev secret is short; dimail accepts it, so must the fake, quietly.
-warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+@functools.cache
+def _jwt() -> ModuleType:
+    # PyJWT loads `cryptography` (~50 ms) though HS256 needs none of it: paid at the first token, not at start-up.
+    import jwt
+
+    # People's dev secret is short; dimail accepts it, so must the fake, quietly.
+    warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+    return jwt
 
 
 def encode_token(settings: Settings, subject: str, now: float | None = None) -> str:
     issued = int(time.time() if now is None else now)
-    return jwt.encode({"sub": subject, "exp": issued + settings.token_lifetime}, settings.jwt_secret, algorithm="HS256")
+    return _jwt().encode({"sub": subject, "exp": issued + settings.token_lifetime}, settings.jwt_secret, algorithm="HS256")
 
 
 def token_subject(settings: Settings, token: str) -> str:
+    jwt = _jwt()
     try:
         claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], options={"require": []}, leeway=0)
     except jwt.PyJWTError:
