@@ -61,7 +61,19 @@ def _adapter(row: type) -> Any:
 
 
 def load(state: State, document: dict[str, Any]) -> None:
-    """Replace the whole state with a `dump`ed document; a bad document raises before anything changes."""
+    """Replace the whole state with a `dump`ed document; a bad document raises ValueError before anything changes."""
+    try:
+        stores, zones = _parse(document)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a fake-dimail state document: {error!r}") from None
+    for name, store in stores.items():
+        state.install(name, store)
+    state.dns.reset()
+    for zone, records in zones.items():
+        state.dns.set_zone(zone, records)
+
+
+def _parse(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Record]]]:
     stores: dict[str, Any] = {}
     for name, (row_type, key) in ROWS.items():
         rows = _adapter(row_type).validate_python(document.get(name, []))
@@ -79,8 +91,4 @@ def load(state: State, document: dict[str, Any]) -> None:
         str(zone): [Record(str(r["target"]), str(r["type"]), str(r["value"])) for r in records]
         for zone, records in document.get("zones", {}).items()
     }
-    for name, store in stores.items():
-        state.install(name, store)
-    state.dns.reset()
-    for zone, records in zones.items():
-        state.dns.set_zone(zone, records)
+    return stores, zones
