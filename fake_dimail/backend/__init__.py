@@ -8,8 +8,11 @@ leaves half-written state.
 
 Composition, as fakeredis composes its command families: each family is a
 mixin over `Base` (the `State`, its lock, the rights helpers), and `Backend`
-is their sum; the routes see one object with every operation. Where a rule
-is decided:
+is their sum; the routes see one object with every operation. Mixins rather
+than collaborators because every family reads the same stores and the same
+rights helpers, and some rules cross families (a domain's creation checks it,
+a mailbox reads its domain's OX context): one `self` keeps those calls plain.
+Where a rule is decided:
 
 - `users.py`: authentication, tokens, API users and their allows;
 - `domains.py`: domains and their OX contexts; `checks.py`: check, fix, spec;
