@@ -33,7 +33,9 @@ test: install-test
 
 bench: install-test
 	$(BIN)/python benchmarks/checks.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/inprocess.py
+	$(BIN)/python benchmarks/rates.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -127,6 +127,12 @@ class FakeDimail(Seeding):
         )
         return self.backend.set_platform(domain, change).model_dump(mode="json")
 
+    def state(self) -> dict[str, Any]:
+        """Everything the fake holds, as plain JSON-able data read under the lock: users (with their
+        password hashes), allows, domains (checks, platform), OX contexts, mailboxes, aliases, codes, zones.
+        Safe while requests are in flight, unlike the live stores; `backend.load(document)` puts it back."""
+        return self.backend.snapshot()
+
 
 _DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)
 

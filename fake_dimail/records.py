@@ -1,15 +1,16 @@
 """The rows the backend stores: plain mutable records, no behaviour.
 
 They mirror dimail's own stores (API database, Dovecot, Postfix, OX) so that
-the rules in `backend.py` can be read against CONTRACT.md §5.
+the rules in `backend/` can be read against CONTRACT.md §5.
 """
 
 from __future__ import annotations
 
-import uuid
+from uuid import UUID, uuid4
 from dataclasses import dataclass, field
 
 from .errors import NOT_CHECKED
+from .store import Store
 
 EXTERNAL_CHECKS = ("domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim")
 INTERNAL_CHECKS = ("webmail_ok", "postfix", "ox", "cert")
@@ -25,7 +26,7 @@ class Caller:
     perms: frozenset[str] = frozenset()
 
 
-@dataclass
+@dataclass(slots=True)
 class UserRecord:
     name: str
     password_hash: str | None  # None: created with the password "no", cannot log in
@@ -34,10 +35,10 @@ class UserRecord:
     acls: list[str] = field(default_factory=list)
     identities: list[str] = field(default_factory=list)
     manager: str | None = None
-    uuid: uuid.UUID = field(default_factory=uuid.uuid4)
+    uuid: UUID = field(default_factory=uuid4)
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckResult:
     ok: bool
     internal: bool
@@ -48,7 +49,7 @@ def unchecked_results() -> dict[str, CheckResult]:
     return {name: CheckResult(False, name in INTERNAL_CHECKS, [NOT_CHECKED]) for name in CHECK_NAMES}
 
 
-@dataclass
+@dataclass(slots=True)
 class Platform:
     """dimail's own side of a domain, as the internal checks see it (CHECKS.md §4).
 
@@ -61,7 +62,7 @@ class Platform:
     certs_on_check: bool = False  # issue the certificate during /check too, not only /fix
 
 
-@dataclass
+@dataclass(slots=True)
 class DomainRecord:
     name: str
     features: list[str]
@@ -88,7 +89,7 @@ class DomainRecord:
     platform: Platform = field(default_factory=Platform)
 
 
-@dataclass
+@dataclass(slots=True)
 class OxUser:
     username: str
     email: str
@@ -98,18 +99,29 @@ class OxUser:
     senders: list[str] = field(default_factory=list)
 
 
-@dataclass
+def ox_users(rows: dict[str, OxUser] | None = None) -> Store[str, OxUser]:
+    """A context's users by OX username, found too by e-mail, by e-mail domain and by display name
+    (casefolded: People finds display names unique case aside)."""
+    return Store(
+        (rows or {}).items(),
+        email=lambda _, user: (user.email,),
+        mail_domain=lambda _, user: (user.email.rpartition("@")[2],),
+        display_name=lambda _, user: (user.display_name.casefold(),),
+    )
+
+
+@dataclass(slots=True)
 class OxContext:
     id: int
     name: str
-    domains: list[str] = field(default_factory=list)
-    users: dict[str, OxUser] = field(default_factory=dict)  # by OX username
+    domains: list[str] = field(default_factory=list)  # changed only through State.map_domain/unmap_domain
+    users: Store[str, OxUser] = field(default_factory=ox_users)  # by OX username
 
     def user_by_email(self, email: str) -> OxUser | None:
-        return next((u for u in self.users.values() if u.email == email), None)
+        return self.users.first_by("email", email)
 
 
-@dataclass
+@dataclass(slots=True)
 class MailboxRecord:
     """A Dovecot row (the OX side, when there is one, lives in its context)."""
 
@@ -130,7 +142,7 @@ class MailboxRecord:
         return f"{self.local}@{self.domain}"
 
 
-@dataclass
+@dataclass(slots=True)
 class AliasRecord:
     domain: str
     local: str
@@ -139,7 +151,7 @@ class AliasRecord:
     description: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class CodeRecord:
     code: str
     domain: str

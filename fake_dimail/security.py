@@ -8,13 +8,14 @@ newer FastAPI releases no longer give (CONTRACT.md §2.2, §2.3).
 from __future__ import annotations
 
 import binascii
+import functools
 import threading
 import time
 import warnings
 from base64 import b64decode
 from collections import OrderedDict
+from types import ModuleType
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPBasic, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -26,13 +27,19 @@ from .errors import ApiError, ServerCrash
 from .records import Caller
 
 
-# People's dev secret is short; dimail accepts it, so must the fake, quietly.
-warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+@functools.cache
+def _jwt() -> ModuleType:
+    # PyJWT loads `cryptography` (~50 ms) though HS256 needs none of it: paid at the first token, not at start-up.
+    import jwt
+
+    # People's dev secret is short; dimail accepts it, so must the fake, quietly.
+    warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+    return jwt
 
 
 def encode_token(settings: Settings, subject: str, now: float | None = None) -> str:
     issued = int(time.time() if now is None else now)
-    return jwt.encode({"sub": subject, "exp": issued + settings.token_lifetime}, settings.jwt_secret, algorithm="HS256")
+    return _jwt().encode({"sub": subject, "exp": issued + settings.token_lifetime}, settings.jwt_secret, algorithm="HS256")
 
 
 # Verified tokens whose only claims are `sub` and `exp`: a client sends the same token for
@@ -49,6 +56,7 @@ def _claims(settings: Settings, token: str) -> dict[str, object]:
         if known[1] <= time.time():
             raise errors.forbidden()  # jwt.ExpiredSignatureError, as PyJWT says it
         return {"sub": known[0], "exp": known[1]}
+    jwt = _jwt()
     try:
         claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], options={"require": []}, leeway=0)
     except jwt.PyJWTError:

@@ -1,0 +1,94 @@
+"""The whole state as one plain JSON-able document, and back.
+
+`dump` is what `FakeDimail.state()` returns and what a `GET /_fake/state`
+can serve; `load` puts such a document back (a `PUT /_fake/state`). Rows keep
+their store order, which is the order every listing follows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from ..records import AliasRecord, CodeRecord, DomainRecord, MailboxRecord, OxContext, OxUser, UserRecord, ox_users
+from ..zones import Record
+from .state import State, new_store
+
+# store -> (row type, the row's natural key)
+ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
+    "users": (UserRecord, lambda row: row.name),
+    "domains": (DomainRecord, lambda row: row.name),
+    "mailboxes": (MailboxRecord, lambda row: (row.domain, row.local)),
+    "aliases": (AliasRecord, lambda row: (row.domain, row.local, row.destination)),
+    "codes": (CodeRecord, lambda row: row.code),
+}
+
+
+def plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def dump(state: State) -> dict[str, Any]:
+    document: dict[str, Any] = {name: [plain(row) for row in getattr(state, name).values()] for name in ROWS}
+    document["allows"] = [{"user": user, "domain": domain} for user, domain in state.allows]
+    document["contexts"] = [
+        {"id": c.id, "name": c.name, "domains": list(c.domains), "users": [plain(u) for u in c.users.values()]}
+        for c in state.contexts.values()
+    ]
+    document["zones"] = plain(state.dns.zones())
+    return document
+
+
+@cache
+def _adapter(row: type) -> Any:
+    # pydantic (already the models' validator) rebuilds the rows: sets, UUIDs and tuples come back typed.
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[row])  # type: ignore[valid-type]
+
+
+def load(state: State, document: dict[str, Any]) -> None:
+    """Replace the whole state with a `dump`ed document; a bad document raises ValueError before anything changes."""
+    try:
+        stores, zones = _parse(document)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a fake-dimail state document: {error!r}") from None
+    for name, store in stores.items():
+        state.install(name, store)
+    state.dns.reset()
+    for zone, records in zones.items():
+        state.dns.set_zone(zone, records)
+
+
+def _parse(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Record]]]:
+    stores: dict[str, Any] = {}
+    for name, (row_type, key) in ROWS.items():
+        rows = _adapter(row_type).validate_python(document.get(name, []))
+        stores[name] = new_store(name, {key(row): row for row in rows})
+    stores["allows"] = new_store("allows", {(a["user"], a["domain"]): None for a in document.get("allows", [])})
+    users = _adapter(OxUser)
+    stores["contexts"] = new_store("contexts", {
+        int(c["id"]): OxContext(
+            int(c["id"]), str(c["name"]), [str(d) for d in c.get("domains", [])],
+            ox_users({u.username: u for u in users.validate_python(c.get("users", []))}),
+        )
+        for c in document.get("contexts", [])
+    })
+    zones = {
+        str(zone): [Record(str(r["target"]), str(r["type"]), str(r["value"])) for r in records]
+        for zone, records in document.get("zones", {}).items()
+    }
+    return stores, zones

@@ -1,0 +1,144 @@
+"""The fake's whole state: its stores, their indexes, the lock, and the context helpers.
+
+Every store is a `Store` keyed by the row's natural key; its indexes are
+declared here, once, so the rules never maintain one by hand. A row whose
+indexed field changes goes through `Store.modify` or one of the helpers below.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..records import (
+    AliasRecord,
+    CodeRecord,
+    DomainRecord,
+    MailboxRecord,
+    OxContext,
+    OxUser,
+    UserRecord,
+    ox_users,
+)
+from ..store import KeyFunction, Store
+from ..zones import SimulatedDNS
+
+# name -> (ordered, indexes); `ordered` where a listing gathers rows from several buckets.
+SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
+    "users": (True, {
+        "manager": lambda _, user: () if user.manager is None else (user.manager,),
+        "identity": lambda _, user: user.identities,
+    }),
+    "allows": (True, {  # (user, domain) -> None
+        "user": lambda key, _: (key[0],),
+        "domain": lambda key, _: (key[1],),
+    }),
+    "domains": (True, {}),
+    "contexts": (False, {  # OX contexts by id
+        "name": lambda _, context: (context.name,),
+        "domain": lambda _, context: context.domains,
+    }),
+    "mailboxes": (False, {  # (domain, local part) -> Dovecot row
+        "domain": lambda key, _: (key[0],),
+    }),
+    "aliases": (False, {  # (domain, local part, destination)
+        "domain": lambda key, _: (key[0],),
+        "name": lambda key, _: (key[:2],),
+        "destination": lambda key, _: (key[2],),
+    }),
+    "codes": (False, {  # login codes by code
+        "mailbox": lambda _, code: ((code.domain, code.local),),
+    }),
+}
+STORES = tuple(SPECS)
+
+
+def new_store(name: str, rows: dict[Any, Any] | None = None) -> Store[Any, Any]:
+    ordered, indexes = SPECS[name]
+    return Store((rows or {}).items(), ordered=ordered, **indexes)
+
+
+class State:
+    """The stores of one fake dimail, and the lock every backend call holds."""
+
+    users: Store[str, UserRecord]
+    allows: Store[tuple[str, str], None]
+    domains: Store[str, DomainRecord]
+    contexts: Store[int, OxContext]
+    mailboxes: Store[tuple[str, str], MailboxRecord]
+    aliases: Store[tuple[str, str, str], AliasRecord]
+    codes: Store[str, CodeRecord]
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.dns = SimulatedDNS()
+        for name in STORES:
+            setattr(self, name, new_store(name))
+
+    def clear(self) -> None:
+        for name in STORES:
+            getattr(self, name).clear()
+        self.dns.reset()
+
+    def install(self, name: str, rows: dict[Any, Any]) -> None:
+        """Put a whole store in place (tests restore deep copies of one)."""
+        setattr(self, name, rows if isinstance(rows, Store) else new_store(name, rows))
+
+    # --- OX contexts and the domains they map ----------------------------------
+
+    def context_of(self, domain: str) -> OxContext | None:
+        return self.contexts.first_by("domain", domain)
+
+    def context_named(self, name: str | None) -> OxContext | None:
+        return self.contexts.first_by("name", name)
+
+    def new_context(self, name: str, admin_domain: str) -> OxContext:
+        # Ids only grow, so the last one is the largest.
+        context = OxContext(id=next(reversed(self.contexts), 0) + 1, name=name)
+        # A new context comes with its administrator, who shows up in listings.
+        context.users["oxadmin"] = OxUser("oxadmin", f"oxadmin@{admin_domain}", "Admin", "Context", "Context Admin")
+        self.contexts[context.id] = context
+        return context
+
+    def map_domain(self, domain: str, context: OxContext) -> None:
+        self.contexts.modify(context.id, domains=[*context.domains, domain])
+
+    def unmap_domain(self, domain: str, context: OxContext) -> None:
+        domains = list(context.domains)
+        domains.remove(domain)
+        self.contexts.modify(context.id, domains=domains)
+
+    def domain_ox_users(self, context: OxContext | None, domain: str) -> list[OxUser]:
+        """A context's users with an address in `domain`, its administrator aside."""
+        if context is None:
+            return []
+        return [u for u in context.users.rows_by("mail_domain", domain) if u.username != "oxadmin"]
+
+    # --- rows that go together -------------------------------------------------
+
+    def delete_mailbox(self, domain: str, local: str) -> None:
+        del self.mailboxes[(domain, local)]
+        for code in self.codes.keys_by("mailbox", (domain, local)):
+            del self.codes[code]
+
+    def delete_user(self, name: str) -> None:
+        for key in self.allows.keys_by("user", name):
+            del self.allows[key]
+        for managed in self.users.keys_by("manager", name):
+            self.users.modify(managed, manager=None)
+        del self.users[name]
+
+    def all_indexes(self) -> dict[str, Any]:
+        """Every index as kept, and as rebuilt from the rows: the two must be equal (tests)."""
+        kept: dict[str, Any] = {}
+        rebuilt: dict[str, Any] = {}
+        for name in STORES:
+            store = getattr(self, name)
+            kept[name], rebuilt[name] = store.indexes(), store.rebuilt_indexes()
+        for context in self.contexts.values():
+            kept[f"context {context.id}"] = context.users.indexes()
+            rebuilt[f"context {context.id}"] = context.users.rebuilt_indexes()
+        return {"kept": kept, "rebuilt": rebuilt}
+
+
+__all__ = ["STORES", "State", "new_store", "ox_users"]
