@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -168,3 +169,28 @@ class _Unsteerable(_Documented):
 def without_steering() -> Any:
     """Not a mutant: the fake as a real dimail looks to the suite (no steering)."""
     return _Unsteerable(_fake())
+
+
+def without_domain_deletion(fake: FakeDimail | None = None) -> Any:
+    """No DELETE /domains/{domain_name}, as dimail's 2024 server: the clean-up can only empty the run's domains."""
+    return _Without(fake or _fake(), "DELETE", "/domains/{domain_name}", r"/domains/[^/]+")
+
+
+class _AdminsReadUsers:
+    """GET /users/{name} refused (403) to anyone but `admin`, as dimail's 2024 server did."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and re.fullmatch(r"/users/[^/]+", scope["path"]):
+            authorization = dict(scope["headers"]).get(b"authorization", b"")
+            user = base64.b64decode(authorization.removeprefix(b"Basic ")).partition(b":")[0]
+            if user != b"admin":
+                await _answer(send, 403, b'{"detail":"Permission denied"}')
+                return
+        await self.app(scope, receive, send)
+
+
+def users_read_by_admins_only() -> Any:
+    return _AdminsReadUsers(_fake().app)
