@@ -100,6 +100,12 @@ def v2_creation_misses_field() -> Any:
                     rename={"password": "secret"})
 
 
+def mailbox_crash_on_unknown_domain() -> Any:
+    """A v1 mailbox created on an unknown domain answers a bare 500, as dimail's 2024 server crashed there: the
+    duplicate-mailbox quirk (also a 500) must not excuse it."""
+    return _Rewrite(_fake().app, status={404: 500}, method="POST", path=r"/domains/[^/]+/mailboxes/[^/]+")
+
+
 def users_without_perms() -> Any:
     """Users without `perms`, in answers and in the document, as dimail's 2024 server had them (before People's
     user could create domains); every other rule is the fake's."""
