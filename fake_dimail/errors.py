@@ -176,3 +176,10 @@ def conflict(detail: str) -> ApiError:
 
 def unprocessable(detail: str) -> ApiError:
     return ApiError(422, detail)
+
+
+# --- forwards and public aliases (CONTRACT.md §4.12, §4.15) ------------------------
+FORWARD_EXISTS = "Forward already exists"  # guess
+FORWARD_NOT_FOUND = "Forward not found"  # guess
+ADDRESS_IN_USE = "Address already used by a mailbox or an alias"  # guess
+PUBLIC_ALIAS_FORBIDDEN = "Public aliases are not allowed for this destination on the domain"  # guess

@@ -508,3 +508,42 @@ class Fault(NewFault):
     id: int
     seen: int = Field(description="matching requests so far")
     hits: int = Field(description="of them, answered by this fault")
+
+
+# --- forwards and public aliases -------------------------------------------------
+
+_IPV4 = r"\d+\.\d+\.\d+\.\d+"
+NextHop = _constrained(
+    "NextHop", 3, 100, rf"^(smtp:{_DOMAIN}|smtp:\[{_DOMAIN}\]|mx:{_DOMAIN}|lmtp:inet:{_IPV4}(:\d+)?)$"
+)
+# The document's AddressName; named apart so that another family's own AddressName cannot clash with it.
+PubAliasAddress = _constrained("PubAliasAddress", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
+
+
+class Forward(BaseModel):
+    domain: DomainName
+    username: UserName
+    nexthop: str
+
+
+class CreateForward(BaseModel):
+    nexthop: NextHop
+
+
+class UpdateForward(BaseModel):
+    nexthop: NextHop
+
+
+class PubAlias(BaseModel):
+    alias: str
+    description: str
+
+
+class CreatePubAlias(BaseModel):
+    domain: DomainName
+    destination: PubAliasAddress
+    description: str
+
+
+class UpdatePubAlias(BaseModel):
+    description: str

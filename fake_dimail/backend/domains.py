@@ -123,6 +123,8 @@ class Domains(DomainChecks, Base):
             state.domain_ox_users(state.context_of(name), name)
             or state.mailboxes.count_by("domain", name)
             or state.aliases.count_by("domain", name)
+            or state.forwards.count_by("domain", name)
+            or state.public_aliases.count_by("domain", name)
         ):
             raise errors.conflict(errors.DOMAIN_NOT_EMPTY)
         for key in state.allows.keys_by("domain", name):

@@ -1,6 +1,6 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
-from . import aliases, allows, control, docs, domains, mailboxes, mailboxes_v2, token, users
+from . import aliases, allows, control, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, token, users
 
 ROUTERS = [
     token.router,
@@ -12,6 +12,8 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    forwards.router,
+    public_aliases.router,
     control.router,
     docs.router,
 ]
