@@ -171,10 +171,14 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"] == {"passed": 128, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["counts"] == {"passed": 158, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["steering"]["passed"] == 2
-    assert report["families"]["schema"]["passed"] == 38 and report["families"]["people"]["passed"] == 13
+    assert report["families"]["schema"]["passed"] == 48 and report["families"]["people"]["passed"] == 13
+    # the default stateful run gets through the links to forwards and public aliases
+    (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
+    reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
+    assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases"} <= set(reached), stateful
     assert report["drift"] == [] and report["cleanup"] == [] and report["blocker"] is None
     markdown = (tmp / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
