@@ -10,6 +10,7 @@ import sys
 from urllib.parse import urlsplit
 
 from . import __version__
+from .backend.persistence import StateFileError
 from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
 from .faults import uvicorn_abort
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--certs-on-check", action="store_true",
                        help="issue a domain's certificate during /check as soon as its CNAMEs are right "
                        "(default: only /fix issues it, as People expects)")
+    serve.add_argument("--state", metavar="FILE",
+                       help="keep the state in this SQLite file across restarts: loaded at start (it then wins "
+                       "over --seed), created if missing, every acknowledged write in it before the answer")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
 
@@ -98,9 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         dns_auto=args.dns == "auto",
         certs_on_check=args.certs_on_check,
         request_log_level=logging.INFO,
+        state_file=args.state,
     )
-    fake = FakeDimail(settings=settings, seed=args.seed)
+    try:
+        fake = FakeDimail(settings=settings, seed=args.seed)
+    except StateFileError as error:
+        raise SystemExit(f"fake-dimail: error: --state {error}") from None
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
+    if args.state:  # the file's users, not the seed's
+        names = list(fake.backend.users)
+        users = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") + \
+            f" (state: {args.state})" if names else f"none (bootstrap mode; state: {args.state})"
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"fake-dimail {__version__} on http://{host}:{args.port}/ — users: {users} — DNS: {args.dns} "
           "— docs: /docs",
@@ -109,4 +121,5 @@ def main(argv: list[str] | None = None) -> int:
     fake.faults.abort = uvicorn_abort(server)
     with sock:
         server.run(sockets=[sock])
+    fake.close()
     return 0

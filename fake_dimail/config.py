@@ -32,3 +32,6 @@ class Settings:
     # The one-line log of each request (logger `fake_dimail.requests`): DEBUG in-process, so a
     # test suite counting log records sees none; `fake-dimail serve` logs at INFO.
     request_log_level: int = logging.DEBUG
+    # Keep the state in this SQLite file across restarts (`--state`): loaded at start (then no seeding),
+    # every acknowledged write in it before the answer is sent. None: the state lives in memory only.
+    state_file: str | None = None
