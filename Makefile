@@ -36,6 +36,7 @@ bench: install-test
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/inprocess.py
 	$(BIN)/python benchmarks/rates.py
+	$(BIN)/python benchmarks/persistence.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import signal
 import socket
 import sys
 from urllib.parse import urlsplit
@@ -119,7 +120,17 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(fake.app, access_log=False, log_level="warning"))
     fake.faults.abort = uvicorn_abort(server)
-    with sock:
-        server.run(sockets=[sock])
-    fake.close()
+    if args.state:
+        # uvicorn stops gracefully, then raises SIGTERM again: here, so that the file is closed
+        # (its write-ahead log folded in) and `docker stop` leaves one self-contained file.
+        signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with sock:
+            server.run(sockets=[sock])
+    finally:
+        fake.close()
     return 0
+
+
+def _terminated(signum: int, _: object) -> None:
+    raise SystemExit(128 + signum)

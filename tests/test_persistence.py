@@ -225,6 +225,26 @@ def test_an_unusable_file_is_refused_in_one_line_and_left_untouched(tmp_path: Pa
     assert path.read_bytes() == before
 
 
+def test_a_missing_directory_is_said(tmp_path: Path) -> None:
+    with pytest.raises(StateFileError) as refused:
+        kept(tmp_path / "nowhere" / "state.db")
+    assert str(refused.value) == (f"{tmp_path}/nowhere/state.db: its directory {tmp_path}/nowhere does not exist: "
+                                  "create it, or give another --state file")
+
+
+def test_a_stopped_server_leaves_one_self_contained_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    process, url = start_server("--seed", "people-dev", "--state", str(path))
+    try:
+        assert httpx.post(f"{url}/users/", auth=("admin", "admin"), json={
+            "name": "op", "password": "p", "is_admin": False, "perms": []}).status_code == 201
+    finally:
+        process.terminate()  # SIGTERM, as `docker stop`
+        process.wait(timeout=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]  # the write-ahead log folded in
+    assert [u["name"] for u in read_document(path)["users"]] == ["admin", "la_regie", "op"]  # type: ignore[index]
+
+
 def test_one_file_serves_one_fake(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     first = kept(path)

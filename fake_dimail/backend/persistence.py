@@ -36,6 +36,8 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x66646D6C  # "fdml"
 ZONES = "zones"
 IN_USE = "in use by another fake-dimail (a file serves one at a time): stop it, or give another --state file"
+# NORMAL in WAL: a commit survives the process being killed, not a power cut (FULL would fsync each one).
+SYNCHRONOUS = "NORMAL"
 _WAIT = 0.5  # seconds to wait for the file's lock: its owner holds it for its whole life
 _MISSING: Any = object()
 
@@ -138,6 +140,9 @@ class StateFile:
         path = Path(path)
         if path.is_dir():
             raise StateFileError(f"{path}: is a directory: give a file for --state")
+        if not path.parent.is_dir():
+            raise StateFileError(f"{path}: its directory {path.parent} does not exist: create it, or give another "
+                                 "--state file")
         document = read_document(path)
         if document is not None:
             try:
@@ -149,7 +154,7 @@ class StateFile:
             connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=_WAIT)
             connection.execute("PRAGMA locking_mode = EXCLUSIVE")  # one fake per file: a second one is refused
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
             if document is None:
                 connection.executescript(f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
                                          f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
