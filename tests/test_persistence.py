@@ -286,7 +286,7 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     threads = [threading.Thread(target=burst, args=(kind,)) for kind in acknowledged]
     for thread in threads:
         thread.start()
-    time.sleep(random.uniform(0.5, 1.5))
+    time.sleep(random.uniform(0.4, 0.9))
     process.kill()
     process.wait(timeout=10)
     stop.set()
