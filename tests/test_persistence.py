@@ -85,7 +85,8 @@ def workload(fake: FakeDimail) -> None:
     fake.clear_dns("second.fr")
     fake.set_platform("example.fr", broken=["postfix"], unfixable=["cert"])
     assert regie.get("/domains/example.fr/fix").status_code == 200
-    assert regie.delete("/domains/plain.fr").status_code in (204, 409, 422)
+    assert regie.post("/domains/", json={**WEBMAIL, "name": "third.fr", "context_name": "third"}).status_code == 201
+    assert admin.delete("/domains/third.fr").status_code == 204, "a webmail domain with a context of its own"
 
 
 def test_every_store_has_one_encoder_for_the_document_and_the_file() -> None:
@@ -309,3 +310,16 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_seeding_call_is_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = kept(tmp_path / "state.db")
+    state_file = fake.backend.state_file
+    assert state_file is not None
+    commits: list[int] = []
+    write = state_file._write
+    monkeypatch.setattr(state_file, "_write", lambda: (commits.append(1), write())[1])
+    fake.add_domain("example.fr", status="ok", allowed=["la_regie"])  # creation, DNS, fix, check, allow
+    fake.add_mailbox("example.fr", "jean", active=False)  # creation, then deactivation
+    assert len(commits) == 2
+    assert reopened(fake, tmp_path / "state.db")["domains"][0]["state"] == "ok"  # type: ignore[index]
