@@ -123,8 +123,11 @@ def test_a_restarted_fake_answers_from_the_file(tmp_path: Path) -> None:
     assert json.dumps(reopened(again, path)) == json.dumps(again.state())
 
 
-def test_a_missing_file_starts_seeded_and_is_created(tmp_path: Path) -> None:
+@pytest.mark.parametrize("empty", [False, True], ids=["missing", "empty file"])
+def test_a_missing_file_starts_seeded_and_is_created(tmp_path: Path, empty: bool) -> None:
     path = tmp_path / "new.db"
+    if empty:
+        path.touch()  # as `mktemp` leaves it: nothing to lose
     kept(path).close()  # while a fake runs on it, the file is its own (an exclusive lock): read it afterwards
     assert [u["name"] for u in read_document(path)["users"]] == ["admin", "la_regie"]  # type: ignore[index]
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
