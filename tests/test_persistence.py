@@ -290,13 +290,16 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     threads = [threading.Thread(target=burst, args=(kind,)) for kind in acknowledged]
     for thread in threads:
         thread.start()
-    time.sleep(random.uniform(0.4, 0.9))
+    deadline = time.monotonic() + 30
+    while min(map(len, acknowledged.values())) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(random.uniform(0, 0.5))  # then a random moment: mid-request, mid-transaction, between two
     process.kill()
     process.wait(timeout=10)
     stop.set()
     for thread in threads:
         thread.join(timeout=10)
-    assert len(acknowledged["users"]) > 10 and len(acknowledged["mailboxes"]) > 10, acknowledged
+    assert len(acknowledged["users"]) >= 5 and len(acknowledged["mailboxes"]) >= 5, acknowledged
     process, url = start_server("--seed", "empty", "--state", str(path))
     try:
         admin = httpx.Client(base_url=url, auth=("admin", "admin"), timeout=5)
