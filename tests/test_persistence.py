@@ -254,6 +254,10 @@ def test_one_file_serves_one_fake(tmp_path: Path) -> None:
     first = kept(path)
     with pytest.raises(StateFileError, match="in use by another fake-dimail"):
         kept(path)
+    first.close()
+    first = kept(path)  # a file loaded, not created: held as well
+    with pytest.raises(StateFileError, match="in use by another fake-dimail"):
+        kept(path)
     first.add_user("still", "p")
     assert "still" in [u["name"] for u in reopened(first, path)["users"]]  # type: ignore[index]
 

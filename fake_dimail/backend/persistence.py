@@ -182,6 +182,9 @@ class StateFile:
             for name in STORES:
                 getattr(self.state, name).watch(None)
             self.state.dns.watch(None)
+            for child in self._attached.values():
+                child.watch(None)
+            self._attached.clear()
             self._db.close()
 
     # --- hearing of changes --------------------------------------------------------
