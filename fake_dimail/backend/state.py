@@ -8,6 +8,7 @@ indexed field changes goes through `Store.modify` or one of the helpers below.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..records import (
@@ -87,6 +88,11 @@ class State:
         self.dns = SimulatedDNS()
         for name in STORES:
             setattr(self, name, new_store(name))
+        # Told of every store put in place whole (`install`); set by `--state` (backend/persistence.py).
+        self.on_install: Callable[[str], None] | None = None
+        # Backend calls in progress in the lock holder's thread: changed rows are written when it drops to 0.
+        self.depth = 0
+        self.on_settle: Callable[[], None] | None = None
 
     def clear(self) -> None:
         for name in STORES:
@@ -96,6 +102,8 @@ class State:
     def install(self, name: str, rows: dict[Any, Any]) -> None:
         """Put a whole store in place (tests restore deep copies of one)."""
         setattr(self, name, rows if isinstance(rows, Store) else new_store(name, rows))
+        if self.on_install is not None:
+            self.on_install(name)
 
     # --- OX contexts and the domains they map ----------------------------------
 
