@@ -14,6 +14,7 @@ from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
 from .faults import uvicorn_abort
 from .seeds import SEEDS
+from .shutdown import shutdown_of
 
 
 def _port(value: str) -> int:
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(fake.app, access_log=False, log_level="warning"))
     fake.faults.abort = uvicorn_abort(server)
+    shutdown_of(fake.app).stop_server = lambda: setattr(server, "should_exit", True)
     with sock:
         server.run(sockets=[sock])
+    if fake.stopped:
+        print("fake-dimail: stopped by GET /system/shutdown", file=sys.stderr, flush=True)
     return 0

@@ -163,6 +163,12 @@ class Base:
     def _require_allowed(self, caller: Caller, domain: str, detail: str = errors.PERMISSION_DENIED) -> None:
         if not self._is_allowed(caller, domain):
             raise errors.forbidden(detail)
+        self._refuse_moving(domain)
+
+    def _refuse_moving(self, domain: str) -> None:
+        """410 for a moving domain, on the operations declaring it, right after the rights (CONTRACT.md §4)."""
+        if domain in self.state.moves and errors.MOVING_DECLARED.get():
+            raise errors.ApiError(410, errors.DOMAIN_MOVING)
 
     def _domain(self, name: str) -> DomainRecord:
         domain = self.state.domains.get(name)

@@ -13,7 +13,21 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from ..records import AliasRecord, CodeRecord, DomainRecord, MailboxRecord, OxContext, OxUser, UserRecord, ox_users
+from ..records import (
+    AliasRecord,
+    CodeRecord,
+    DatabaseRecord,
+    DomainRecord,
+    MailboxMoveRecord,
+    MailboxRecord,
+    MoveRecord,
+    OxContext,
+    OxUser,
+    QueuedMail,
+    RateLimitRecord,
+    UserRecord,
+    ox_users,
+)
 from ..zones import Record
 from .state import State, new_store
 
@@ -24,6 +38,11 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "mailboxes": (MailboxRecord, lambda row: (row.domain, row.local)),
     "aliases": (AliasRecord, lambda row: (row.domain, row.local, row.destination)),
     "codes": (CodeRecord, lambda row: row.code),
+    "rate_limits": (RateLimitRecord, lambda row: row.name),
+    "moves": (MoveRecord, lambda row: row.domain),
+    "mailbox_moves": (MailboxMoveRecord, lambda row: (row.domain, row.local)),
+    "databases": (DatabaseRecord, lambda row: row.name),
+    "mailqueue": (QueuedMail, lambda row: row.queue_id),
 }
 
 

@@ -13,15 +13,23 @@ from typing import Any
 from ..records import (
     AliasRecord,
     CodeRecord,
+    DatabaseRecord,
     DomainRecord,
+    MailboxMoveRecord,
     MailboxRecord,
+    MoveRecord,
     OxContext,
     OxUser,
+    QueuedMail,
+    RateLimitRecord,
     UserRecord,
     ox_users,
 )
 from ..store import KeyFunction, Store
 from ..zones import SimulatedDNS
+
+# The IMAP store of a mailbox created without `store`: the platform's own.
+DEFAULT_STORE = "default"
 
 # name -> (ordered, indexes); `ordered` where a listing gathers rows from several buckets.
 SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
@@ -33,13 +41,16 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
         "user": lambda key, _: (key[0],),
         "domain": lambda key, _: (key[1],),
     }),
-    "domains": (True, {}),
+    "domains": (True, {
+        "schema": lambda _, domain: () if domain.schema_name is None else (domain.schema_name,),
+    }),
     "contexts": (False, {  # OX contexts by id
         "name": lambda _, context: (context.name,),
         "domain": lambda _, context: context.domains,
     }),
     "mailboxes": (False, {  # (domain, local part) -> Dovecot row
         "domain": lambda key, _: (key[0],),
+        "store": lambda _, mailbox: (mailbox.store or DEFAULT_STORE,),
     }),
     "aliases": (False, {  # (domain, local part, destination)
         "domain": lambda key, _: (key[0],),
@@ -48,6 +59,19 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "codes": (False, {  # login codes by code
         "mailbox": lambda _, code: ((code.domain, code.local),),
+    }),
+    # system: rate-limit profiles by name, moves by domain, mailboxes still to move,
+    # databases by name, queued mail by queue id.
+    "rate_limits": (True, {}),
+    "moves": (False, {}),
+    "mailbox_moves": (False, {
+        "domain": lambda key, _: (key[0],),
+    }),
+    "databases": (True, {
+        "schema": lambda _, database: (database.schema_name,),
+    }),
+    "mailqueue": (True, {
+        "address": lambda _, mail: ((mail.domain, mail.local),),
     }),
 }
 STORES = tuple(SPECS)
@@ -68,6 +92,11 @@ class State:
     mailboxes: Store[tuple[str, str], MailboxRecord]
     aliases: Store[tuple[str, str, str], AliasRecord]
     codes: Store[str, CodeRecord]
+    rate_limits: Store[str, RateLimitRecord]
+    moves: Store[str, MoveRecord]
+    mailbox_moves: Store[tuple[str, str], MailboxMoveRecord]
+    databases: Store[str, DatabaseRecord]
+    mailqueue: Store[str, QueuedMail]
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -120,6 +149,7 @@ class State:
         del self.mailboxes[(domain, local)]
         for code in self.codes.keys_by("mailbox", (domain, local)):
             del self.codes[code]
+        self.mailbox_moves.pop((domain, local), None)
 
     def delete_user(self, name: str) -> None:
         for key in self.allows.keys_by("user", name):
@@ -141,4 +171,4 @@ class State:
         return {"kept": kept, "rebuilt": rebuilt}
 
 
-__all__ = ["STORES", "State", "new_store", "ox_users"]
+__all__ = ["DEFAULT_STORE", "STORES", "State", "new_store", "ox_users"]

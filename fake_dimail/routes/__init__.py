@@ -1,6 +1,6 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
-from . import aliases, allows, control, docs, domains, mailboxes, mailboxes_v2, token, users
+from . import aliases, allows, control, docs, domains, mailboxes, mailboxes_v2, system, token, users
 
 ROUTERS = [
     token.router,
@@ -12,6 +12,7 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    system.router,
     control.router,
     docs.router,
 ]
