@@ -485,10 +485,14 @@ def operations(document: dict) -> list[tuple[str, str, dict]]:
 def test_every_control_operation_is_tagged_fake(openapi):
     fake_ops = sorted((method, path) for path, method, op in operations(openapi) if path.startswith("/_fake/"))
     assert fake_ops == [
-        ("delete", "/_fake/dns/{name}"), ("delete", "/_fake/faults"), ("delete", "/_fake/faults/{fault_id}"),
-        ("get", "/_fake/dns/{name}"), ("get", "/_fake/domains/{domain_name}/platform"), ("get", "/_fake/faults"),
+        ("delete", "/_fake/dns/{name}"), ("delete", "/_fake/domains/{domain_name}/move"), ("delete", "/_fake/faults"),
+        ("delete", "/_fake/faults/{fault_id}"), ("delete", "/_fake/mailqueue/{domain_name}/{user_name}"),
+        ("get", "/_fake/dns/{name}"), ("get", "/_fake/domains/{domain_name}/move"),
+        ("get", "/_fake/domains/{domain_name}/platform"), ("get", "/_fake/faults"),
         ("patch", "/_fake/domains/{domain_name}/platform"),
-        ("post", "/_fake/dns/{name}/publish"), ("post", "/_fake/faults"), ("put", "/_fake/dns/{name}"),
+        ("post", "/_fake/dns/{name}/publish"), ("post", "/_fake/faults"),
+        ("post", "/_fake/mailqueue/{domain_name}/{user_name}"),
+        ("put", "/_fake/dns/{name}"), ("put", "/_fake/domains/{domain_name}/move"),
     ]
     for path, method, op in operations(openapi):
         if path.startswith("/_fake/"):

@@ -123,6 +123,11 @@ class Base:
     mailboxes = _store("mailboxes")
     aliases = _store("aliases")
     codes = _store("codes")
+    rate_limits = _store("rate_limits")
+    moves = _store("moves")
+    mailbox_moves = _store("mailbox_moves")
+    databases = _store("databases")
+    mailqueue = _store("mailqueue")
 
     @property
     def dns(self) -> SimulatedDNS:

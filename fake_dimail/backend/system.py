@@ -164,7 +164,7 @@ class System(Base):
         return [self._mailbox_info(row) for row in self.state.mailboxes.rows_by("domain", domain)]
 
     @atomic
-    def mailqueue(self, caller: Caller, domain: str, local: str) -> list[str]:
+    def list_mailqueue(self, caller: Caller, domain: str, local: str) -> list[str]:
         # guess: mail may wait for any address of a known domain (an alias, a mailbox still to create).
         self._require_admin(caller)
         self._domain(domain)

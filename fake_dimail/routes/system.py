@@ -113,7 +113,7 @@ async def get_mailboxes_info(domain_name: str, caller: BasicCaller, backend: Bac
             response_model=list[str], responses=_answers("Return the list of queue_ids", 401, 404, 403, bare=()))
 async def get_mailqueue(domain_name: str, user_name: str, caller: BasicCaller, backend: BackendDep) -> list[str]:
     """Internal use only. List the queue_ids for a destination address"""
-    return backend.mailqueue(caller, domain_name, user_name)
+    return backend.list_mailqueue(caller, domain_name, user_name)
 
 
 @router.get("/disconnect/{domain_name}/{user_name}", operation_id="internal_disconnect_user",
