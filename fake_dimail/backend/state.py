@@ -50,7 +50,8 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "mailboxes": (False, {  # (domain, local part) -> Dovecot row
         "domain": lambda key, _: (key[0],),
-        "store": lambda _, mailbox: (mailbox.store or DEFAULT_STORE,),
+        # Only the stores named: the default one's count is what the others leave (no bucket of every row).
+        "store": lambda _, mailbox: () if mailbox.store is None else (mailbox.store,),
     }),
     "aliases": (False, {  # (domain, local part, destination)
         "domain": lambda key, _: (key[0],),

@@ -115,14 +115,20 @@ class System(Base):
 
     def _store_view(self, name: str) -> models.StoreInfo:
         host = f"{name}.imap.{TECH_DOMAIN}"
-        return models.StoreInfo(name=name, host=host, transport=f"lmtp:[{host}]:24",
-                                nb_mailboxes=self.state.mailboxes.count_by("store", name))
+        mailboxes = self.state.mailboxes
+        if name == DEFAULT_STORE:
+            count = len(mailboxes) - sum(mailboxes.count_by("store", other) for other in self._named_stores())
+        else:
+            count = mailboxes.count_by("store", name)
+        return models.StoreInfo(name=name, host=host, transport=f"lmtp:[{host}]:24", nb_mailboxes=count)
+
+    def _named_stores(self) -> list[str]:
+        return [str(name) for name in self.state.mailboxes.values_of("store") if name != DEFAULT_STORE]
 
     @atomic
     def stores_info(self, caller: Caller) -> list[models.StoreInfo]:
         self._require_admin(caller)
-        names = dict.fromkeys([DEFAULT_STORE, *map(str, self.state.mailboxes.values_of("store"))])
-        return [self._store_view(name) for name in names]
+        return [self._store_view(name) for name in [DEFAULT_STORE, *self._named_stores()]]
 
     @atomic
     def store_info(self, caller: Caller, name: str) -> models.StoreInfo:
