@@ -32,9 +32,8 @@ import pytest
 from tests.conftest import served
 
 ROOT = Path(__file__).resolve().parents[1]
-SEQUENCE, PEOPLE, RULES, STATEFUL = (f"contracts.test_{m}" for m in ("permission_sequence", "people", "rules",
-                                                                      "stateful"))
-SCHEMA = "contracts.test_schema"
+SEQUENCE, PEOPLE, RULES, STATEFUL, SCHEMA = (f"contracts.test_{m}" for m in ("permission_sequence", "people",
+                                                                              "rules", "stateful", "schema"))
 PLATFORM_SKIP = "acts on the platform itself (stops, moves, disconnects): never sent without --dimail-system-writes"
 
 
@@ -89,7 +88,8 @@ BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (("contracts",), ("--dimail-app", "tests.mutants:without_steering", "--dimail-report", "{tmp}/r")),
     **{name: (modules, ("--dimail-app", f"tests.mutants:{name}", "--dimail-no-shrink")) for name, modules in (
         ("allow_not_removed", (SEQUENCE,)), ("refusal_answers_200", (SEQUENCE,)),
-        ("v2_creation_misses_field", (STATEFUL,)), ("renamed_field", (PEOPLE,)))},
+        ("v2_creation_misses_field", (STATEFUL,)), ("renamed_field", (PEOPLE,)),
+        ("mailbox_crash_on_unknown_domain", (SCHEMA,)))},
     "test_a_missing_operation_skips_what_needs_it_with_the_reason":
         ((SEQUENCE, RULES), ("--dimail-app", "tests.mutants:missing_operation")),
     "test_nothing_listening_is_unreachable_exit_6_without_drift":
@@ -272,6 +272,9 @@ def test_an_app_that_cannot_be_built_is_not_usable_exit_7(runs: Runs, request: p
     ("renamed_field", "M2 GET /domains/{d}/address/{local}/: the answer lacks `ox_primary_email`"),
     ("v2_creation_misses_field",
      "test_linked_scenarios_conform: AssertionError: POST /v2/domains/{domain_name}/mailboxes/{user_name}: "),
+    ("mailbox_crash_on_unknown_domain",
+     "test_operation_conforms[POST /domains/{domain_name}/mailboxes/{user_name}]: contracts.expect.ContractBroken: "
+     "POST /domains/{domain_name}/mailboxes/{user_name}: Schemathesis found"),
 ])
 def test_a_wrong_fake_fails_the_suite_naming_the_culprit(runs: Runs, request: pytest.FixtureRequest,
                                                          mutant: str, culprit: str) -> None:

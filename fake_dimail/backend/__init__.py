@@ -26,7 +26,7 @@ A new family (forwards, say) is one more mixin here and one routes module.
 Rows change only through the stores' own methods (`fake_dimail.store`), which
 keep every index and are the one place a persistence layer needs to watch.
 
-Facts come from ../shared/dimail/CONTRACT.md; the section is named where a
+Facts come from dimail's CONTRACT.md (see reference/dimail/README.md); the section is named where a
 rule is not obvious, and choices the sources leave open are marked "guess".
 """
 
