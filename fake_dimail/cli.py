@@ -17,6 +17,7 @@ from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
 from .faults import uvicorn_abort
 from .seeds import SEEDS
+from .shutdown import shutdown_of
 
 
 def _port(value: str) -> int:
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         print(warning, file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(fake.app, access_log=False, log_level="warning"))
     fake.faults.abort = uvicorn_abort(server)
+    shutdown_of(fake.app).stop_server = lambda: setattr(server, "should_exit", True)
     if args.state:
         # uvicorn stops gracefully, then raises SIGTERM again: here, so that the file is closed
         # (its write-ahead log folded in) and `docker stop` leaves one self-contained file.
@@ -157,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             server.run(sockets=[sock])
     finally:
         fake.close()
+    if fake.stopped:
+        print("fake-dimail: stopped by GET /system/shutdown", file=sys.stderr, flush=True)
     return 0
 
 

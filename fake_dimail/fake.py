@@ -20,6 +20,7 @@ from .seeding import Seeding
 from .security import encode_token
 from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
+from .shutdown import shutdown_of
 
 class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
@@ -69,6 +70,7 @@ class FakeDimail(Seeding):
             self.backend.reset()
             if reseed:
                 self.seed(self._seed)
+        self.restart()
         journal_of(self.app).clear()
         self.faults.clear()
 
@@ -133,7 +135,8 @@ class FakeDimail(Seeding):
 
     def state(self) -> dict[str, Any]:
         """Everything the fake holds, as plain JSON-able data read under the lock: users (with their
-        password hashes), allows, domains (checks, platform), OX contexts, mailboxes, aliases, codes, zones.
+        password hashes), allows, domains (checks, platform), OX contexts, mailboxes, aliases, codes,
+        rate limits, moves, databases, mail queue, zones.
         Safe while requests are in flight, unlike the live stores; `backend.load(document)` puts it back."""
         return self.backend.snapshot()
 
@@ -158,6 +161,37 @@ class FakeDimail(Seeding):
     def fix(self, domain: str) -> dict[str, Any]:
         """Run the domain's fix as an admin's `GET /domains/{d}/fix` would, and return the body."""
         return self.backend.fix_domain(self._root, domain).model_dump(mode="json")
+    # --- steering of the system family: moves, the mail queue, a stopped server ------------
+
+    def set_moving(self, domain: str, *, moving_from: str | None = None,
+                   moving_to: str | None = None) -> dict[str, Any]:
+        """Mark `domain` moving (410 where declared): from another platform (its mailboxes then need
+        `move_mailbox`; the last one completes the move) or to one (until `complete_move`)."""
+        change = models.MoveChange(moving_from=moving_from, moving_to=moving_to)
+        return self.backend.set_moving(domain, change).model_dump(mode="json")
+
+    def move(self, domain: str) -> dict[str, Any]:
+        """The domain's move: where from or to, and the mailboxes still to move."""
+        return self.backend.move_state(domain).model_dump(mode="json")
+
+    def complete_move(self, domain: str) -> None:
+        self.backend.complete_move(domain)
+
+    def queue_mail(self, domain: str, user: str) -> str:
+        """A mail waiting for `user@domain`; returns its queue id, as `/system/mailqueue` lists it."""
+        return self.backend.queue_mail(domain, user).queue_id
+
+    def flush_mailqueue(self, domain: str, user: str) -> None:
+        self.backend.flush_mailqueue(domain, user)
+
+    @property
+    def stopped(self) -> bool:
+        """True after `GET /system/shutdown`: every request is then refused as by a closed port."""
+        return shutdown_of(self.app).stopped
+
+    def restart(self) -> None:
+        """Answer again after a shutdown, with the state it had (`reset()` restarts it too)."""
+        shutdown_of(self.app).stopped = False
 
 
 _DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)

@@ -63,6 +63,10 @@ class Store(dict[K, V], Generic[K, V]):
         bucket = self._buckets[index].get(value, _EMPTY)
         return len(bucket) if type(bucket) is dict else 1
 
+    def values_of(self, index: str) -> list[Hashable]:
+        """Every secondary key some row holds in `index`, in the order they first appeared."""
+        return list(self._buckets[index])
+
     def in_order(self, keys: Iterable[K]) -> list[K]:
         """`keys` (all in the store) in store order; needs `ordered=True`."""
         assert self._positions is not None, "an unordered store has no ranks"

@@ -20,6 +20,7 @@ Where a rule is decided:
   `mailboxes_v2.py`: `/v2/` mailboxes; `passwords.py`: passwords, login codes;
 - `aliases.py`: aliases; `forwards.py`: forwards; `public_aliases.py`: public aliases;
   `steering.py`: what `/_fake/` drives;
+- `system.py`: `/system/…` (rate limits, stores, moves) and the steering of moves and the mail queue;
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
 
 A new family (forwards, say) is one more mixin here and one routes module.
@@ -49,10 +50,11 @@ from .passwords import Passwords
 from .public_aliases import PublicAliases
 from .state import State
 from .steering import PRESETS, Steering
+from .system import System
 from .users import Users
 
 
-class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Forwards, PublicAliases, Steering):
+class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Forwards, PublicAliases, Steering, System):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

@@ -152,6 +152,11 @@ class Base:
     codes = _store("codes")
     forwards = _store("forwards")
     public_aliases = _store("public_aliases")
+    rate_limits = _store("rate_limits")
+    moves = _store("moves")
+    mailbox_moves = _store("mailbox_moves")
+    databases = _store("databases")
+    mailqueue = _store("mailqueue")
 
     @property
     def dns(self) -> SimulatedDNS:
@@ -203,6 +208,12 @@ class Base:
     def _require_allowed(self, caller: Caller, domain: str, detail: str = errors.PERMISSION_DENIED) -> None:
         if not self._is_allowed(caller, domain):
             raise errors.forbidden(detail)
+        self._refuse_moving(domain)
+
+    def _refuse_moving(self, domain: str) -> None:
+        """410 for a moving domain, on the operations declaring it, right after the rights (CONTRACT.md §4)."""
+        if domain in self.state.moves and errors.MOVING_DECLARED.get():
+            raise errors.ApiError(410, errors.DOMAIN_MOVING)
 
     def _domain(self, name: str) -> DomainRecord:
         domain = self.state.domains.get(name)

@@ -17,12 +17,17 @@ from .. import errors
 from ..records import (
     AliasRecord,
     CodeRecord,
+    DatabaseRecord,
     DomainRecord,
     ForwardRecord,
+    MailboxMoveRecord,
     MailboxRecord,
+    MoveRecord,
     OxContext,
     OxUser,
     PublicAliasRecord,
+    QueuedMail,
+    RateLimitRecord,
     UserRecord,
     ox_users,
 )
@@ -39,6 +44,11 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "codes": (CodeRecord, lambda row: row.code),
     "forwards": (ForwardRecord, lambda row: (row.domain, row.local)),
     "public_aliases": (PublicAliasRecord, lambda row: (row.domain, row.local)),
+    "rate_limits": (RateLimitRecord, lambda row: row.name),
+    "moves": (MoveRecord, lambda row: row.domain),
+    "mailbox_moves": (MailboxMoveRecord, lambda row: (row.domain, row.local)),
+    "databases": (DatabaseRecord, lambda row: row.name),
+    "mailqueue": (QueuedMail, lambda row: row.queue_id),
 }
 
 

@@ -14,17 +14,25 @@ from typing import Any
 from ..records import (
     AliasRecord,
     CodeRecord,
+    DatabaseRecord,
     DomainRecord,
     ForwardRecord,
+    MailboxMoveRecord,
     MailboxRecord,
+    MoveRecord,
     OxContext,
     OxUser,
     PublicAliasRecord,
+    QueuedMail,
+    RateLimitRecord,
     UserRecord,
     ox_users,
 )
 from ..store import KeyFunction, Store
 from ..zones import SimulatedDNS
+
+# The IMAP store of a mailbox created without `store`: the platform's own.
+DEFAULT_STORE = "default"
 
 # name -> (ordered, indexes); `ordered` where a listing gathers rows from several buckets.
 SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
@@ -38,6 +46,7 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "domains": (True, {  # name -> domain; found too when it takes public aliases
         "public_alias": lambda _, domain: (True,) if domain.public_alias else (),
+        "schema": lambda _, domain: () if domain.schema_name is None else (domain.schema_name,),
     }),
     "contexts": (False, {  # OX contexts by id
         "name": lambda _, context: (context.name,),
@@ -45,6 +54,8 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "mailboxes": (False, {  # (domain, local part) -> Dovecot row
         "domain": lambda key, _: (key[0],),
+        # Only the stores named: the default one's count is what the others leave (no bucket of every row).
+        "store": lambda _, mailbox: () if mailbox.store is None else (mailbox.store,),
     }),
     "aliases": (False, {  # (domain, local part, destination)
         "domain": lambda key, _: (key[0],),
@@ -60,6 +71,19 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     "public_aliases": (False, {  # (domain, local part) -> the one mailbox it delivers to
         "domain": lambda key, _: (key[0],),
         "destination": lambda _, alias: (alias.destination,),
+    }),
+    # system: rate-limit profiles by name, moves by domain, mailboxes still to move,
+    # databases by name, queued mail by queue id.
+    "rate_limits": (True, {}),
+    "moves": (False, {}),
+    "mailbox_moves": (False, {
+        "domain": lambda key, _: (key[0],),
+    }),
+    "databases": (True, {
+        "schema": lambda _, database: (database.schema_name,),
+    }),
+    "mailqueue": (True, {
+        "address": lambda _, mail: ((mail.domain, mail.local),),
     }),
 }
 STORES = tuple(SPECS)
@@ -82,6 +106,11 @@ class State:
     codes: Store[str, CodeRecord]
     forwards: Store[tuple[str, str], ForwardRecord]
     public_aliases: Store[tuple[str, str], PublicAliasRecord]
+    rate_limits: Store[str, RateLimitRecord]
+    moves: Store[str, MoveRecord]
+    mailbox_moves: Store[tuple[str, str], MailboxMoveRecord]
+    databases: Store[str, DatabaseRecord]
+    mailqueue: Store[str, QueuedMail]
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -143,6 +172,7 @@ class State:
             del self.codes[code]
         for alias in self.public_aliases.keys_by("destination", f"{local}@{domain}"):
             del self.public_aliases[alias]
+        self.mailbox_moves.pop((domain, local), None)
 
     def address_taken(self, domain: str, local: str) -> bool:
         """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias."""
@@ -173,4 +203,4 @@ class State:
         return {"kept": kept, "rebuilt": rebuilt}
 
 
-__all__ = ["STORES", "State", "new_store", "ox_users"]
+__all__ = ["DEFAULT_STORE", "STORES", "State", "new_store", "ox_users"]

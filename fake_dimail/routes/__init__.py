@@ -1,8 +1,8 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
 from . import (
-    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, token,
-    users,
+    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, system,
+    token, users,
 )
 
 ROUTERS = [
@@ -17,6 +17,7 @@ ROUTERS = [
     aliases.router,
     forwards.router,
     public_aliases.router,
+    system.router,
     control.router,
     control_state.router,
     docs.router,
