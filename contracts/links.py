@@ -1,5 +1,5 @@
 """OpenAPI links the suite adds to the target's document, so that schemathesis' stateful runs chain
-user → domain → allow → mailbox → alias instead of guessing names.
+user → domain → allow → mailbox → alias, app password, secondary account, identity instead of guessing names.
 
 dimail declares no links. Each `Link` below is written into a copy of the target's own document
 (`linked()`), restricted to the operations of the chain, and only where both ends exist on the
@@ -15,6 +15,9 @@ from typing import Any
 # `$member` stands for the run's member user: an allow needs a domain *and* a user, and a link
 # carries values from one answer only, so the user side is a name the suite created beforehand.
 MEMBER = "$member"
+# `$secondary` stands for an existing mailbox of the run (`<local>@<domain>`), made before the scenarios:
+# a secondary account links two mailboxes, and a scenario's own new mailbox is only one.
+SECONDARY = "$secondary"
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,16 @@ USER = ("POST", "/users/", "201")
 ALLOW = ("POST", "/allows/", "201")
 MAILBOX = ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}", "201")
 ALIAS = ("POST", "/domains/{domain_name}/aliases/", "201")
+_BOX = "/domains/{domain_name}/mailboxes/{user_name}"
+APP_PASSWORD = ("POST", _BOX + "/app_passwords", "201")
+MASTER = ("POST", _BOX + "/master_of/{secondary_email}", "201")
+IDENTITY = ("POST", "/identities", "201")
+MAILBOX_IDENTITY = ("POST", _BOX + "/identities/{identity}", "201")
 
 _NEW_DOMAIN = {"domain_name": "$response.body#/name"}
 _NEW_MAILBOX = {"domain_name": "$request.path.domain_name", "user_name": "$request.path.user_name"}
+_SAME_LINK = {**_NEW_MAILBOX, "secondary_email": "$request.path.secondary_email"}
+_APP_PASSWORD = {**_NEW_MAILBOX, "uuid": "$response.body#/uuid"}
 
 # Order matters: hypothesis tries the simplest choices first, and the first rule in name order is the
 # simplest. Link names number this table (`L00`, `L01`, ...), so each source lists forward steps first.
@@ -69,6 +79,29 @@ LINKS: tuple[Link, ...] = (
     Link(USER, ("GET", "/users/{user_name}"), {"user_name": "$response.body#/name"}),
     Link(USER, ("PATCH", "/users/{user}"), {"user": "$response.body#/name"}),
     Link(USER, ("GET", "/allows/"), {"username": "$response.body#/name"}),
+    # a new mailbox: app passwords, access to the run's other mailbox, ProConnect identities
+    Link(MAILBOX, ("POST", _BOX + "/app_passwords"), _NEW_MAILBOX),
+    Link(MAILBOX, ("POST", _BOX + "/master_of/{secondary_email}"), {**_NEW_MAILBOX, "secondary_email": SECONDARY}),
+    Link(MAILBOX, ("POST", _BOX + "/identities/{identity}"), _NEW_MAILBOX),
+    Link(MAILBOX, ("POST", "/identities"),
+         body={"proconnect": MEMBER, "email": "$response.body#/email", "password": "$response.body#/password"}),
+    Link(MAILBOX, ("GET", _BOX + "/app_passwords"), _NEW_MAILBOX),
+    Link(MAILBOX, ("GET", _BOX + "/mastered_by"), _NEW_MAILBOX),
+    Link(MAILBOX, ("GET", _BOX + "/identities"), _NEW_MAILBOX),
+    # a new app password: read it, delete it
+    Link(APP_PASSWORD, ("GET", _BOX + "/app_passwords/{uuid}"), _APP_PASSWORD),
+    Link(APP_PASSWORD, ("DELETE", _BOX + "/app_passwords/{uuid}"), _APP_PASSWORD),
+    # a new secondary account: read it, take it back
+    Link(MASTER, ("GET", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
+    Link(MASTER, ("DELETE", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
+    # a new identity, from either end: list its mailboxes, unlink one
+    Link(IDENTITY, ("GET", "/identities"), {"identity": "$request.body#/proconnect"}),
+    Link(IDENTITY, ("DELETE", "/identities/{proconnect}/{email}"),
+         {"proconnect": "$request.body#/proconnect", "email": "$request.body#/email"}),
+    Link(MAILBOX_IDENTITY, ("GET", "/identities"), {"identity": "$request.path.identity"}),
+    Link(MAILBOX_IDENTITY, ("DELETE", "/identities/{proconnect}/{email}"),
+         {"proconnect": "$request.path.identity",
+          "email": "{$request.path.user_name}@{$request.path.domain_name}"}),
 )
 
 
@@ -77,8 +110,10 @@ def chain_operations() -> set[tuple[str, str]]:
     return ends | {("GET", "/domains/"), ("GET", "/users/")}
 
 
-def linked(openapi: dict[str, Any], member: str) -> tuple[dict[str, Any], list[Link]]:
-    """A copy of `openapi` restricted to the chain's operations, with the links both of whose ends it has."""
+def linked(openapi: dict[str, Any], member: str, secondary: str = SECONDARY) -> tuple[dict[str, Any], list[Link]]:
+    """A copy of `openapi` restricted to the chain's operations, with the links both of whose ends it has;
+    `member` and `secondary` fill in their placeholders."""
+    fill = {MEMBER: member, SECONDARY: secondary}
     document = copy.deepcopy(openapi)
     keep = chain_operations()
     paths: dict[str, Any] = {}
@@ -98,9 +133,9 @@ def linked(openapi: dict[str, Any], member: str) -> tuple[dict[str, Any], list[L
             continue
         definition: dict[str, Any] = {"operationId": paths[link.target[1]][link.target[0].lower()]["operationId"]}
         if link.parameters:
-            definition["parameters"] = dict(link.parameters)
+            definition["parameters"] = {k: fill.get(v, v) for k, v in link.parameters.items()}
         if link.body is not None:
-            definition["requestBody"] = {k: (member if v == MEMBER else v) for k, v in link.body.items()}
+            definition["requestBody"] = {k: fill.get(v, v) for k, v in link.body.items()}
         response.setdefault("links", {})[f"L{number:02d}"] = definition
         added.append(link)
     return document, added

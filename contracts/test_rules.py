@@ -14,7 +14,9 @@ from .target import Target
 pytestmark = pytest.mark.contract("rules")
 
 SAMPLE = {"domain_name": "unknown.contract.test", "user_name": "nobody", "user": "nobody", "destination": "x@y.fr",
-          "proconnect": "nobody", "code_string": "nocode"}
+          "proconnect": "nobody", "code_string": "nocode",
+          "uuid": "00000000-0000-4000-8000-000000000000", "secondary_email": "nobody@unknown.contract.test",
+          "email": "nobody@unknown.contract.test", "identity": "nobody"}
 
 
 def _secured() -> list[tuple[str, str, str]]:

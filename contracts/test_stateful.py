@@ -1,7 +1,7 @@
 """Stateful schema contracts: schemathesis chains calls through the links the suite adds (`links.py`).
 
 Every scenario starts with a new domain and follows links from each answer: domain → allow for the
-run's member → mailbox → alias, users → allows, with the target's own document judging every
+run's member → mailbox → alias, app password, access to the run's other mailbox, identity; users → allows, with the target's own document judging every
 answer (status declared, body matching its schema, no 5xx beyond dimail's documented quirks).
 This reaches what one generated request never does: the answers about things that exist.
 
@@ -27,6 +27,8 @@ from schemathesis.core.failures import Failure
 from schemathesis.core.transport import Response
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.generation.stateful.state_machine import StepInput, StepOutput, normalize_name
+
+from provisioner.provisioner import PEOPLE_FEATURES
 
 from .conformance import CHECKS, authorization, excused, send
 from .links import DOMAIN, USER, linked
@@ -90,12 +92,28 @@ def member(dimail_target: Target) -> str:
     return name
 
 
+@pytest.fixture(scope="module")
+def other_mailbox(dimail_target: Target) -> str:
+    """An existing mailbox besides each scenario's own: what a linked secondary account gives access to."""
+    domain, local = dimail_target.name("domain"), "secondary"
+    answer = dimail_target.call("POST", "/domains/", auth=dimail_target.people, json={
+        "name": domain, "context_name": domain, "features": PEOPLE_FEATURES, "delivery": "virtual"})
+    assert answer.status_code == 201, f"POST /domains/ for the run's other mailbox: {answer.status_code} {answer.text}"
+    dimail_target.created_domains.append(domain)
+    names = {"given_name": "Contract", "sur_name": "Secondary", "display_name": "Contract Secondary"}
+    answer = dimail_target.call("POST", f"/v2/domains/{domain}/mailboxes/{local}", bearer=dimail_target.token(),
+                                json={"features": ["ox"], "extras": {"ox": names}})
+    assert answer.status_code == 201, f"POST /v2/…/mailboxes/ for the run's other mailbox: {answer.status_code} {answer.text}"
+    return f"{local}@{domain}"
+
+
 @pytest.mark.dimail_needs(DOMAIN[:2], ("POST", "/allows/"), USER[:2],
                           ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}"))
 def test_linked_scenarios_conform(dimail_target: Target, request: pytest.FixtureRequest) -> None:
     if not dimail_target.steerable and not request.config.getoption("--dimail-schema-writes"):
         pytest.skip("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)")
-    document, links = linked(dimail_target.openapi, request.getfixturevalue("member"))
+    document, links = linked(dimail_target.openapi, request.getfixturevalue("member"),
+                             request.getfixturevalue("other_mailbox"))
     schema = schemathesis.openapi.from_dict(document)
     # Valid requests only (refusals are test_rules' job), and only the suite's links, not guessed ones.
     schema.config.generation.update(modes=[GenerationMode.POSITIVE])

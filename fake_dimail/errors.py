@@ -176,3 +176,11 @@ def conflict(detail: str) -> ApiError:
 
 def unprocessable(detail: str) -> ApiError:
     return ApiError(422, detail)
+
+
+# --- app passwords, secondary accounts, ProConnect identities -------------------
+APP_PASSWORD_NOT_FOUND = "App password not found"  # guess
+SECONDARY_NOT_FOUND = "Secondary not found"  # guess
+OWN_SECONDARY = "A mailbox cannot be its own secondary account"  # guess
+IDENTITY_EXISTS = "Identity already exists"  # guess
+IDENTITY_NOT_FOUND = "Identity not found"  # guess

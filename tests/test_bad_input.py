@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fake_dimail import FakeDimail
+from fake_dimail.backend.state import STORES
 
 # --- the v0.8.2 document's constraints (copied from its component schemas) ----------
 
@@ -51,6 +52,10 @@ TRANSPORT_RE = (
 OPTIONAL_TRANSPORT_RE = (
     r"^(smtp:\[[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}\]|)$"
 )
+ADDRESS_RE = (
+    r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*@[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?"
+    r"(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}$"
+)
 QUOTA_RE = r"^[1-9][0-9]*[bkMGT]$"
 OPTIONAL_QUOTA_RE = r"^([1-9][0-9]*[bkMGT]|)$"
 
@@ -58,6 +63,7 @@ DOMAIN_FEATURES = "'webmail', 'mailbox', 'alias', 'mx' or 'relay'"
 DELIVERIES = "'virtual', 'alias' or 'relay'"
 MAILBOX_ACTIVE = "'yes', 'no', 'wait' or 'unknown'"
 MAILBOX_FEATURES = "'ox' or 'schedule'"
+APP_PASSWORD_TYPES = "'api', 'imap', 'caldav', 'carddav' or 'calcarddav'"
 
 # --- 422 items, as pydantic v2 words them (CONTRACT.md §1.4) -----------------------------
 
@@ -133,6 +139,7 @@ WEBMAIL = {"name": "example.fr", "context_name": "example.fr",
            "features": ["webmail", "mailbox", "alias"], "delivery": "virtual"}
 ALIAS_ONLY = {"name": "alias.fr", "features": ["alias"], "delivery": "virtual"}
 ABSENT = object()
+JEAN_PASSWORD = "Jean-pw-1"
 
 
 @dataclass
@@ -148,7 +155,7 @@ class Answer:
         return f"<{self.status} {self.content_type} {self.text[:300]}>"
 
 
-STATE = ("users", "allows", "domains", "contexts", "mailboxes", "aliases", "codes")
+STATE = STORES
 
 
 class World:
@@ -170,7 +177,7 @@ class World:
         self.fake = World._fake
         self.clients = World._clients
         for name in STATE:
-            setattr(self.fake.backend, name, copy.deepcopy(World._template[name]))
+            self.fake.backend.state.install(name, copy.deepcopy(World._template[name]))
 
     @classmethod
     def _build(cls) -> None:
@@ -201,14 +208,16 @@ class World:
             ("regie_bearer", "POST", "/domains/example.fr/aliases/",
              {"user_name": "contact", "destination": "jean@example.fr"}, 201),
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/code", {"expires_in": 3600, "maxuse": 3}, 201),
+            ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/force_password",
+             {"password": JEAN_PASSWORD, "save_password": False}, 200),
         ]
         for who, method, path, payload, status in setup:
             answer = world.send(who, method, path, payload)
             assert answer.status == status, (method, path, answer)
-        cls._template = {name: copy.deepcopy(getattr(fake.backend, name)) for name in STATE}
+        cls._template = {name: copy.deepcopy(getattr(fake.backend.state, name)) for name in STATE}
 
     def snapshot(self) -> str:
-        return repr(tuple(getattr(self.fake.backend, name) for name in STATE))
+        return repr(tuple(getattr(self.fake.backend.state, name) for name in STATE))
 
     def send(
         self, who: str, method: str, path: str, payload: Any = ABSENT, *,
@@ -276,6 +285,13 @@ BODY_OPS: dict[str, Op] = {
                      {"user_name": "info", "destination": "jean@example.fr"}, ("user_name", "destination")),
     "patch_alias": Op("PATCH", "/domains/example.fr/aliases/contact/jean@example.fr", "regie_bearer",
                       {"allow_to_send": True}),
+    "post_app_password": Op("POST", "/domains/example.fr/mailboxes/jean/app_passwords", "regie_bearer",
+                            {"name": "mail client", "type": "imap"}, ("name", "type")),
+    "post_master": Op("POST", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", "regie_bearer",
+                      {"displayName": "Func"}),
+    "post_identity": Op("POST", "/identities", "regie_bearer",
+                        {"proconnect": "sub-1", "email": "jean@example.fr", "password": JEAN_PASSWORD},
+                        ("proconnect", "email", "password")),
 }
 OP_NAMES = list(BODY_OPS)
 
@@ -578,6 +594,24 @@ WRONG: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("patch_alias", {"allow_to_send": "maybe"}, bool_parsing(body("allow_to_send"), "maybe")),
     ("patch_alias", {"allow_to_send": {}}, bool_type(body("allow_to_send"), {})),
     ("patch_alias", {"description": []}, string_type(body("description"), [])),
+    # app passwords, secondary accounts, identities
+    ("post_app_password", {"name": 1}, string_type(body("name"), 1)),
+    ("post_app_password", {"name": None}, string_type(body("name"), None)),
+    ("post_app_password", {"type": "smtp"}, enum(body("type"), "smtp", APP_PASSWORD_TYPES)),
+    ("post_app_password", {"type": "IMAP"}, enum(body("type"), "IMAP", APP_PASSWORD_TYPES)),
+    ("post_app_password", {"type": ["imap"]}, enum(body("type"), ["imap"], APP_PASSWORD_TYPES)),
+    ("post_master", {"displayName": 1}, string_type(body("displayName"), 1)),
+    ("post_master", {"displayName": ["Func"]}, string_type(body("displayName"), ["Func"])),
+    ("post_identity", {"proconnect": 1}, string_type(body("proconnect"), 1)),
+    ("post_identity", {"email": "Jean@example.fr"}, pattern(body("email"), "Jean@example.fr", ADDRESS_RE)),
+    ("post_identity", {"email": "jean.example.fr"}, pattern(body("email"), "jean.example.fr", ADDRESS_RE)),
+    ("post_identity", {"email": "jean@devnull"}, pattern(body("email"), "jean@devnull", ADDRESS_RE)),
+    ("post_identity", {"email": "j@x"}, too_short(body("email"), "j@x", 5)),
+    ("post_identity", {"email": "j" * 190 + "@example.fr"},
+     too_long(body("email"), "j" * 190 + "@example.fr", 200)),
+    ("post_identity", {"email": None}, string_type(body("email"), None)),
+    ("post_identity", {"password": None}, string_type(body("password"), None)),
+    ("post_identity", {"password": 1234}, string_type(body("password"), 1234)),
 ]
 
 
@@ -632,6 +666,20 @@ def test_invalid_path_names_on_mailbox_creation(world: World, version: str, user
     path = f"{prefix}/domains/{quote(domain, safe='')}/mailboxes/{quote(user, safe='')}"
     answer = refused(world, op.who, "POST", path, op.valid)
     assert_422(answer, *expected)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("user,domain,expected", PATH_CASES, ids=[f"{u[:12]}@{d}" for u, d, _ in PATH_CASES])
+def test_invalid_path_names_on_app_passwords(world: World, method: str, user: str, domain: str,
+                                             expected: list[dict[str, Any]]) -> None:
+    """§1.7: the four app-password operations validate `user_name`, then `domain_name`, before the body."""
+    op = BODY_OPS["post_app_password"]
+    path = f"/domains/{quote(domain, safe='')}/mailboxes/{quote(user, safe='')}/app_passwords"
+    for suffix in ([""] if method == "POST" else ["", "/00000000-0000-4000-8000-000000000000"]):
+        answer = refused(world, op.who, method, path + suffix, op.valid if method == "POST" else ABSENT)
+        assert_422(answer, *expected)
+    answer = refused(world, op.who, "POST", path, {"name": 1, "type": "imap"})
+    assert_422(answer, *expected, string_type(body("name"), 1))
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
@@ -782,6 +830,37 @@ APP_REFUSALS: list[tuple[str, str, str, Any, int, str | None]] = [
      404, "Alias not found"),
     ("nobody_bearer", "PATCH", "/domains/example.fr/aliases/contact/jean@example.fr", {"allow_to_send": True},
      403, "Permission denied"),
+    # app passwords (an OX mailbox), secondary accounts (two mailboxes), identities (the mailbox's password)
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/app_passwords", {"name": "x", "type": "imap"},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/func/app_passwords", {"name": "x", "type": "imap"},
+     404, "Mailbox not found"),
+    ("admin_bearer", "POST", "/domains/ghost.fr/mailboxes/jean/app_passwords", {"name": "x", "type": "imap"},
+     404, "Domain not found"),
+    ("nobody_bearer", "POST", "/domains/example.fr/mailboxes/jean/app_passwords", {"name": "x", "type": "imap"},
+     403, "Permission denied"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/jean@example.fr", {},
+     422, "A mailbox cannot be its own secondary account"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/ghost@example.fr", {},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/master_of/jean@example.fr", {},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/jean@alias.fr", {},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/jean@ghost.fr", {},
+     403, "Permission denied"),
+    ("nobody_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", {},
+     403, "Permission denied"),
+    ("regie_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "jean@example.fr", "password": "wrong"},
+     403, "Permission denied"),
+    ("regie_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "ghost@example.fr", "password": "x"},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "jean@ghost.fr", "password": "x"},
+     403, "Permission denied"),
+    ("admin_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "jean@ghost.fr", "password": "x"},
+     404, "Domain not found"),
+    ("nobody_bearer", "POST", "/identities",
+     {"proconnect": "sub-1", "email": "jean@example.fr", "password": JEAN_PASSWORD}, 403, "Permission denied"),
 ]
 
 
@@ -828,6 +907,22 @@ NO_BODY_REFUSALS: list[tuple[str, str, str, int, str]] = [
     ("regie_bearer", "DELETE", "/domains/example.fr/aliases/ghost/all", 404, "Not found"),
     ("regie_bearer", "DELETE", "/domains/example.fr/aliases/contact/jean@example.fr%20", 404, "Not found"),
     ("nobody_bearer", "DELETE", "/domains/example.fr/aliases/contact/all", 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/app_passwords/00000000-0000-4000-8000-000000000000",
+     404, "App password not found"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/func/app_passwords/x", 404, "Mailbox not found"),
+    ("nobody_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/app_passwords/x", 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", 404,
+     "Secondary not found"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/ghost/master_of/func@example.fr", 404,
+     "Mailbox not found"),
+    ("nobody_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", 403,
+     "Permission denied"),
+    ("regie_bearer", "DELETE", "/identities/sub-1/jean@example.fr", 404, "Identity not found"),
+    ("regie_bearer", "DELETE", "/identities/sub-1/jean@ghost.fr", 403, "Permission denied"),
+    ("nobody_bearer", "DELETE", "/identities/sub-1/jean@example.fr", 403, "Permission denied"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/identities/sub-1", 404, "Mailbox not found"),
+    ("admin_bearer", "POST", "/domains/ghost.fr/mailboxes/jean/identities/sub-1", 404, "Domain not found"),
+    ("nobody_bearer", "POST", "/domains/example.fr/mailboxes/jean/identities/sub-1", 403, "Permission denied"),
 ]
 
 GARBAGE = {

@@ -19,6 +19,7 @@ Where a rule is decided:
 - `mailboxes.py`: mailbox creation, v1 paths, views, address;
   `mailboxes_v2.py`: `/v2/` mailboxes; `passwords.py`: passwords, login codes;
 - `aliases.py`: aliases; `steering.py`: what `/_fake/` drives;
+- `app_passwords.py`, `secondaries.py`, `identities.py`: what hangs on a mailbox besides its password;
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
 
 A new family (forwards, say) is one more mixin here and one routes module.
@@ -32,6 +33,7 @@ rule is not obvious, and choices the sources leave open are marked "guess".
 from __future__ import annotations
 
 from .aliases import Aliases
+from .app_passwords import AppPasswords
 from .base import (
     BOOTSTRAP_USER,
     CREATE_USERS,
@@ -42,14 +44,16 @@ from .base import (
     new_password,
 )
 from .domains import Domains
+from .identities import Identities
 from .mailboxes_v2 import MailboxesV2
 from .passwords import Passwords
+from .secondaries import Secondaries
 from .state import State
 from .steering import PRESETS, Steering
 from .users import Users
 
 
-class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Steering):
+class Backend(Users, Domains, MailboxesV2, AppPasswords, Secondaries, Identities, Passwords, Aliases, Steering):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

@@ -13,7 +13,19 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from ..records import AliasRecord, CodeRecord, DomainRecord, MailboxRecord, OxContext, OxUser, UserRecord, ox_users
+from ..records import (
+    AliasRecord,
+    AppPasswordRecord,
+    CodeRecord,
+    DomainRecord,
+    IdentityRecord,
+    MailboxRecord,
+    OxContext,
+    OxUser,
+    SecondaryRecord,
+    UserRecord,
+    ox_users,
+)
 from ..zones import Record
 from .state import State, new_store
 
@@ -24,6 +36,10 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "mailboxes": (MailboxRecord, lambda row: (row.domain, row.local)),
     "aliases": (AliasRecord, lambda row: (row.domain, row.local, row.destination)),
     "codes": (CodeRecord, lambda row: row.code),
+    # --- app passwords, secondary accounts, ProConnect identities
+    "app_passwords": (AppPasswordRecord, lambda row: row.uuid),
+    "secondaries": (SecondaryRecord, lambda row: (row.domain, row.local, row.secondary_domain, row.secondary_local)),
+    "identities": (IdentityRecord, lambda row: (row.proconnect, row.domain, row.local)),
 }
 
 

@@ -12,11 +12,14 @@ from typing import Any
 
 from ..records import (
     AliasRecord,
+    AppPasswordRecord,
     CodeRecord,
     DomainRecord,
+    IdentityRecord,
     MailboxRecord,
     OxContext,
     OxUser,
+    SecondaryRecord,
     UserRecord,
     ox_users,
 )
@@ -49,6 +52,18 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     "codes": (False, {  # login codes by code
         "mailbox": lambda _, code: ((code.domain, code.local),),
     }),
+    # --- app passwords, secondary accounts, ProConnect identities
+    "app_passwords": (False, {  # by uuid
+        "mailbox": lambda _, app: ((app.domain, app.local),),
+    }),
+    "secondaries": (False, {  # (master domain, master local, secondary domain, secondary local)
+        "master": lambda key, _: (key[:2],),
+        "secondary": lambda key, _: (key[2:],),
+    }),
+    "identities": (False, {  # (proconnect, domain, local)
+        "proconnect": lambda key, _: (key[0],),
+        "mailbox": lambda key, _: (key[1:],),
+    }),
 }
 STORES = tuple(SPECS)
 
@@ -68,6 +83,9 @@ class State:
     mailboxes: Store[tuple[str, str], MailboxRecord]
     aliases: Store[tuple[str, str, str], AliasRecord]
     codes: Store[str, CodeRecord]
+    app_passwords: Store[str, AppPasswordRecord]
+    secondaries: Store[tuple[str, str, str, str], SecondaryRecord]
+    identities: Store[tuple[str, str, str], IdentityRecord]
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -120,6 +138,13 @@ class State:
         del self.mailboxes[(domain, local)]
         for code in self.codes.keys_by("mailbox", (domain, local)):
             del self.codes[code]
+
+    def delete_by(self, name: str, value: Any, *indexes: str) -> None:
+        """Remove the rows of store `name` that any of `indexes` finds under `value` (what hangs on a deleted owner)."""
+        store = getattr(self, name)
+        for index in indexes:
+            for key in store.keys_by(index, value):
+                del store[key]
 
     def delete_user(self, name: str) -> None:
         for key in self.allows.keys_by("user", name):

@@ -1,6 +1,7 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
 from . import aliases, allows, control, docs, domains, mailboxes, mailboxes_v2, token, users
+from . import app_passwords, identities, secondaries
 
 ROUTERS = [
     token.router,
@@ -12,6 +13,10 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    app_passwords.router,
+    secondaries.router,
+    identities.router,
+    identities.mailbox_router,
     control.router,
     docs.router,
 ]
