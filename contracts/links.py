@@ -18,6 +18,7 @@ MEMBER = "$member"
 # `$secondary` stands for an existing mailbox of the run (`<local>@<domain>`), made before the scenarios:
 # a secondary account links two mailboxes, and a scenario's own new mailbox is only one.
 SECONDARY = "$secondary"
+SECONDARY_LOCAL, SECONDARY_DOMAIN = "$secondary.local", "$secondary.domain"
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,23 @@ LINKS: tuple[Link, ...] = (
     Link(ALLOW, ("GET", "/allows/"), {"domain": "$response.body#/domain"}),
     Link(ALLOW, ("DELETE", "/allows/{domain_name}/{user_name}"),
          {"domain_name": "$response.body#/domain", "user_name": "$response.body#/user"}),
-    # a new mailbox: alias to it, read it (v1 and v2), change it, reset its password
+    # a new mailbox: link an identity to it (with its password, before anything changes it), give it access
+    # to the run's other mailbox, app passwords, an alias; then read it (v1 and v2), change it, reset its
+    # password, read what hangs on it
+    Link(MAILBOX, ("POST", "/identities"),
+         body={"proconnect": MEMBER, "email": "$response.body#/email", "password": "$response.body#/password"}),
+    Link(MAILBOX, ("POST", _BOX + "/identities/{identity}"), _NEW_MAILBOX),
+    Link(MAILBOX, ("POST", _BOX + "/master_of/{secondary_email}"), {**_NEW_MAILBOX, "secondary_email": SECONDARY}),
+    Link(MAILBOX, ("POST", _BOX + "/app_passwords"), _NEW_MAILBOX),
     Link(MAILBOX, ("POST", "/domains/{domain_name}/aliases/"), {"domain_name": "$request.path.domain_name"}),
     Link(MAILBOX, ("GET", "/v2/domains/{domain_name}/mailboxes/{user_name}"), _NEW_MAILBOX),
     Link(MAILBOX, ("PATCH", "/v2/domains/{domain_name}/mailboxes/{user_name}"), _NEW_MAILBOX),
     Link(MAILBOX, ("GET", "/domains/{domain_name}/mailboxes/{user_name}"), _NEW_MAILBOX),
     Link(MAILBOX, ("POST", "/domains/{domain_name}/mailboxes/{user_name}/reset_password"), _NEW_MAILBOX),
     Link(MAILBOX, ("GET", "/v2/domains/{domain_name}/mailboxes/"), {"domain_name": "$request.path.domain_name"}),
+    Link(MAILBOX, ("GET", _BOX + "/identities"), _NEW_MAILBOX),
+    Link(MAILBOX, ("GET", _BOX + "/mastered_by"), _NEW_MAILBOX),
+    Link(MAILBOX, ("GET", _BOX + "/app_passwords"), _NEW_MAILBOX),
     # a new alias: read it by destination, then delete it
     Link(ALIAS, ("GET", "/domains/{domain_name}/aliases/"),
          {"domain_name": "$request.path.domain_name", "destination": "$response.body#/destination"}),
@@ -79,21 +90,14 @@ LINKS: tuple[Link, ...] = (
     Link(USER, ("GET", "/users/{user_name}"), {"user_name": "$response.body#/name"}),
     Link(USER, ("PATCH", "/users/{user}"), {"user": "$response.body#/name"}),
     Link(USER, ("GET", "/allows/"), {"username": "$response.body#/name"}),
-    # a new mailbox: app passwords, access to the run's other mailbox, ProConnect identities
-    Link(MAILBOX, ("POST", _BOX + "/app_passwords"), _NEW_MAILBOX),
-    Link(MAILBOX, ("POST", _BOX + "/master_of/{secondary_email}"), {**_NEW_MAILBOX, "secondary_email": SECONDARY}),
-    Link(MAILBOX, ("POST", _BOX + "/identities/{identity}"), _NEW_MAILBOX),
-    Link(MAILBOX, ("POST", "/identities"),
-         body={"proconnect": MEMBER, "email": "$response.body#/email", "password": "$response.body#/password"}),
-    Link(MAILBOX, ("GET", _BOX + "/app_passwords"), _NEW_MAILBOX),
-    Link(MAILBOX, ("GET", _BOX + "/mastered_by"), _NEW_MAILBOX),
-    Link(MAILBOX, ("GET", _BOX + "/identities"), _NEW_MAILBOX),
+    # access to the other mailbox: an app password there (a scenario's own mailbox has no OX user, as
+    # generated), read the access, take it back
+    Link(MASTER, ("POST", _BOX + "/app_passwords"), {"domain_name": SECONDARY_DOMAIN, "user_name": SECONDARY_LOCAL}),
+    Link(MASTER, ("GET", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
+    Link(MASTER, ("DELETE", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
     # a new app password: read it, delete it
     Link(APP_PASSWORD, ("GET", _BOX + "/app_passwords/{uuid}"), _APP_PASSWORD),
     Link(APP_PASSWORD, ("DELETE", _BOX + "/app_passwords/{uuid}"), _APP_PASSWORD),
-    # a new secondary account: read it, take it back
-    Link(MASTER, ("GET", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
-    Link(MASTER, ("DELETE", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
     # a new identity, from either end: list its mailboxes, unlink one
     Link(IDENTITY, ("GET", "/identities"), {"identity": "$request.body#/proconnect"}),
     Link(IDENTITY, ("DELETE", "/identities/{proconnect}/{email}"),
@@ -105,15 +109,32 @@ LINKS: tuple[Link, ...] = (
 )
 
 
+def depths() -> dict[tuple[str, str], int]:
+    """How far along the chains each source of links is: the longest run of links from a root to it."""
+    found: dict[tuple[str, str], int] = {}
+
+    def depth(operation: tuple[str, str]) -> int:
+        if operation not in found:
+            found[operation] = 0  # the links form no cycle; this only guards against one
+            found[operation] = max((depth(link.source[:2]) + 1 for link in LINKS if link.target == operation),
+                                   default=0)
+        return found[operation]
+
+    for link in LINKS:
+        depth(link.source[:2])
+    return found
+
+
 def chain_operations() -> set[tuple[str, str]]:
     ends = {(m, p) for link in LINKS for m, p in (link.source[:2], link.target)}
     return ends | {("GET", "/domains/"), ("GET", "/users/")}
 
 
-def linked(openapi: dict[str, Any], member: str, secondary: str = SECONDARY) -> tuple[dict[str, Any], list[Link]]:
+def linked(openapi: dict[str, Any], member: str, secondary: str) -> tuple[dict[str, Any], list[Link]]:
     """A copy of `openapi` restricted to the chain's operations, with the links both of whose ends it has;
     `member` and `secondary` fill in their placeholders."""
-    fill = {MEMBER: member, SECONDARY: secondary}
+    local, _, domain = secondary.rpartition("@")
+    fill = {MEMBER: member, SECONDARY: secondary, SECONDARY_LOCAL: local, SECONDARY_DOMAIN: domain}
     document = copy.deepcopy(openapi)
     keep = chain_operations()
     paths: dict[str, Any] = {}
