@@ -171,10 +171,10 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"] == {"passed": 128, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["counts"] == {"passed": 170, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["steering"]["passed"] == 2
-    assert report["families"]["schema"]["passed"] == 38 and report["families"]["people"]["passed"] == 13
+    assert report["families"]["schema"]["passed"] == 52 and report["families"]["people"]["passed"] == 13
     assert report["drift"] == [] and report["cleanup"] == [] and report["blocker"] is None
     markdown = (tmp / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
@@ -289,7 +289,7 @@ def test_an_older_dimail_runs_what_it_can_with_the_admin_standing_in(runs: Runs,
     report = json.loads((tmp / "r.json").read_text())
     assert report["verdict"] == "NOT USABLE" and report["blocker"].startswith(why)
     assert report["about"]["people"] == "admin (admin, standing in for la_regie)"
-    for family, passed in (("rules", 74), ("schema", 38), ("people", 13)):
+    for family, passed in (("rules", 102), ("schema", 52), ("people", 13)):
         assert report["families"][family] == {"passed": passed, "failed": 0, "skipped": 0, "blocked": 0}, family
     assert report["families"]["sequence"] == {"passed": 0, "failed": 0, "skipped": 0, "blocked": 1}
     assert report["drift"] and all(d["kind"] == "fields" and "perms" in d["detail"] for d in report["drift"])
@@ -317,7 +317,7 @@ def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(run
             "(--dimail-schema-writes to run it anyway)") in reasons
     assert ("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)"
             in reasons)
-    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 21
+    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 28
 
 
 def test_installing_the_package_leaves_other_projects_test_runs_alone(runs: Runs,
