@@ -48,7 +48,7 @@ class Passwords(Mailboxes):
         row = self._dovecot_row(caller, domain_name, local)
         # guess: the document is silent; an app password opens the mailbox too, so it checks as true.
         apps = self.state.app_passwords.rows_by("mailbox", (domain_name, local))
-        return verify_password(password, row.password_hash) or any(verify_password(password, a.password_hash) for a in apps)
+        return any(verify_password(password, stored) for stored in [row.password_hash, *(a.password_hash for a in apps)])
 
     # --- login codes (CONTRACT.md §4.7) ------------------------------------
 
