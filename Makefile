@@ -32,10 +32,12 @@ test: install-test
 	$(BIN)/python -m pytest -q
 
 bench: install-test
+	rm -f reports/bench-goals.jsonl
 	$(BIN)/python benchmarks/checks.py
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/inprocess.py
 	$(BIN)/python benchmarks/rates.py
+	$(BIN)/python benchmarks/goals.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

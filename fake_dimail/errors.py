@@ -178,6 +178,26 @@ def unprocessable(detail: str) -> ApiError:
     return ApiError(422, detail)
 
 
+# --- control plane: state, journal, safe steering (issue 15) -----------------------------
+# The fake's own texts (no dimail route answers them): each says what to do instead.
+
+CROSS_ORIGIN_WRITE = ("Cross-origin write refused: /_fake/ accepts writes only from its own origin "
+                      "(the dashboard at /_fake/ui) or from clients that send no Origin, such as scripts")
+CROSS_ORIGIN_PREFLIGHT = "CORS refused: /_fake/ grants no other origin; steer it from /_fake/ui or a script"
+CONTROL_TOKEN_REQUIRED = ("Control token required: send Authorization: Bearer <token> (the --control-token "
+                          "the server was started with), or log in at /_fake/ui")
+WRONG_CONTROL_TOKEN = "Wrong control token: give the --control-token the server was started with"
+
+
+def state_problem(where: str, problem: str) -> str:
+    return f"Inconsistent state document: {where}: {problem}"
+# --- forwards and public aliases (CONTRACT.md §4.12, §4.15) ------------------------
+FORWARD_EXISTS = "Forward already exists"  # guess
+FORWARD_NOT_FOUND = "Forward not found"  # guess
+ADDRESS_IN_USE = "Address already used by a mailbox or an alias"  # guess
+PUBLIC_ALIAS_FORBIDDEN = "Public aliases are not allowed for this destination on the domain"  # guess
+
+
 # --- app passwords, secondary accounts, ProConnect identities -------------------
 APP_PASSWORD_NOT_FOUND = "App password not found"  # guess
 SECONDARY_NOT_FOUND = "Secondary not found"  # guess

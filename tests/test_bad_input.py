@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from fake_dimail import FakeDimail
 from fake_dimail.backend.state import STORES
+from fake_dimail.records import PublicAliasRecord
 
 # --- the v0.8.2 document's constraints (copied from its component schemas) ----------
 
@@ -52,11 +53,17 @@ TRANSPORT_RE = (
 OPTIONAL_TRANSPORT_RE = (
     r"^(smtp:\[[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}\]|)$"
 )
-ADDRESS_RE = (
+QUOTA_RE = r"^[1-9][0-9]*[bkMGT]$"
+NEXT_HOP_RE = (
+    r"^(smtp:[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}"
+    r"|smtp:\[[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}\]"
+    r"|mx:[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}"
+    r"|lmtp:inet:\d+\.\d+\.\d+\.\d+(:\d+)?)$"
+)
+ADDRESS_NAME_RE = (
     r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*@[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?"
     r"(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}$"
 )
-QUOTA_RE = r"^[1-9][0-9]*[bkMGT]$"
 OPTIONAL_QUOTA_RE = r"^([1-9][0-9]*[bkMGT]|)$"
 
 DOMAIN_FEATURES = "'webmail', 'mailbox', 'alias', 'mx' or 'relay'"
@@ -138,6 +145,8 @@ MISSING_BODY = {"type": "missing", "loc": ["body"], "msg": "Field required", "in
 WEBMAIL = {"name": "example.fr", "context_name": "example.fr",
            "features": ["webmail", "mailbox", "alias"], "delivery": "virtual"}
 ALIAS_ONLY = {"name": "alias.fr", "features": ["alias"], "delivery": "virtual"}
+PUBLIC_ALIASES = {"name": "pub.fr", "features": ["alias"], "public_alias": True}
+HIDDEN = "/aliases/hidden@pub.fr/jean@example.fr"  # the world's public alias
 ABSENT = object()
 JEAN_PASSWORD = "Jean-pw-1"
 
@@ -208,12 +217,16 @@ class World:
             ("regie_bearer", "POST", "/domains/example.fr/aliases/",
              {"user_name": "contact", "destination": "jean@example.fr"}, 201),
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/code", {"expires_in": 3600, "maxuse": 3}, 201),
+            ("regie", "POST", "/domains/", PUBLIC_ALIASES, 201),
+            ("regie_bearer", "POST", "/domains/example.fr/forwards/relay", {"nexthop": "smtp:relay.example.org"}, 201),
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/force_password",
              {"password": JEAN_PASSWORD, "save_password": False}, 200),
         ]
         for who, method, path, payload, status in setup:
             answer = world.send(who, method, path, payload)
             assert answer.status == status, (method, path, answer)
+        # A public alias's name is random: the world's one is put in place under a known name.
+        fake.backend.public_aliases[("pub.fr", "hidden")] = PublicAliasRecord("pub.fr", "hidden", "jean@example.fr", "")
         cls._template = {name: copy.deepcopy(getattr(fake.backend.state, name)) for name in STATE}
 
     def snapshot(self) -> str:
@@ -285,6 +298,14 @@ BODY_OPS: dict[str, Op] = {
                      {"user_name": "info", "destination": "jean@example.fr"}, ("user_name", "destination")),
     "patch_alias": Op("PATCH", "/domains/example.fr/aliases/contact/jean@example.fr", "regie_bearer",
                       {"allow_to_send": True}),
+    "post_forward": Op("POST", "/domains/example.fr/forwards/info", "regie_bearer",
+                       {"nexthop": "smtp:relay.example.org"}, ("nexthop",)),
+    "patch_forward": Op("PATCH", "/domains/example.fr/forwards/relay", "regie_bearer",
+                        {"nexthop": "mx:mx.example.org"}, ("nexthop",)),
+    "post_public_alias": Op("POST", "/aliases", "regie_bearer",
+                            {"domain": "pub.fr", "destination": "jean@example.fr", "description": "shop"},
+                            ("domain", "destination", "description")),
+    "patch_public_alias": Op("PATCH", HIDDEN, "regie_bearer", {"description": "shopping"}, ("description",)),
     "post_app_password": Op("POST", "/domains/example.fr/mailboxes/jean/app_passwords", "regie_bearer",
                             {"name": "mail client", "type": "imap"}, ("name", "type")),
     "post_master": Op("POST", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", "regie_bearer",
@@ -594,6 +615,27 @@ WRONG: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("patch_alias", {"allow_to_send": "maybe"}, bool_parsing(body("allow_to_send"), "maybe")),
     ("patch_alias", {"allow_to_send": {}}, bool_type(body("allow_to_send"), {})),
     ("patch_alias", {"description": []}, string_type(body("description"), [])),
+    # forwards (NextHop)
+    ("post_forward", {"nexthop": "relay.example.org"}, pattern(body("nexthop"), "relay.example.org", NEXT_HOP_RE)),
+    ("post_forward", {"nexthop": "smtp:Relay.example.org"},
+     pattern(body("nexthop"), "smtp:Relay.example.org", NEXT_HOP_RE)),
+    ("post_forward", {"nexthop": "lmtp:inet:relay.fr"}, pattern(body("nexthop"), "lmtp:inet:relay.fr", NEXT_HOP_RE)),
+    ("post_forward", {"nexthop": "mx"}, too_short(body("nexthop"), "mx", 3)),
+    ("post_forward", {"nexthop": "mx:" + "a" * 98}, too_long(body("nexthop"), "mx:" + "a" * 98, 100)),
+    ("post_forward", {"nexthop": 25}, string_type(body("nexthop"), 25)),
+    ("patch_forward", {"nexthop": None}, string_type(body("nexthop"), None)),
+    ("patch_forward", {"nexthop": "smtp:[relay]"}, pattern(body("nexthop"), "smtp:[relay]", NEXT_HOP_RE)),
+    # public aliases (DomainName, AddressName)
+    ("post_public_alias", {"domain": "Pub.fr"}, pattern(body("domain"), "Pub.fr", DOMAIN_NAME_RE)),
+    ("post_public_alias", {"domain": "fr"}, too_short(body("domain"), "fr", 3)),
+    ("post_public_alias", {"destination": "Jean@example.fr"},
+     pattern(body("destination"), "Jean@example.fr", ADDRESS_NAME_RE)),
+    ("post_public_alias", {"destination": "jean@devnull"}, pattern(body("destination"), "jean@devnull", ADDRESS_NAME_RE)),
+    ("post_public_alias", {"destination": "j@x"}, too_short(body("destination"), "j@x", 5)),
+    ("post_public_alias", {"description": None}, string_type(body("description"), None)),
+    ("patch_public_alias", {"description": 1}, string_type(body("description"), 1)),
+
+
     # app passwords, secondary accounts, identities
     ("post_app_password", {"name": 1}, string_type(body("name"), 1)),
     ("post_app_password", {"name": None}, string_type(body("name"), None)),
@@ -603,9 +645,9 @@ WRONG: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("post_master", {"displayName": 1}, string_type(body("displayName"), 1)),
     ("post_master", {"displayName": ["Func"]}, string_type(body("displayName"), ["Func"])),
     ("post_identity", {"proconnect": 1}, string_type(body("proconnect"), 1)),
-    ("post_identity", {"email": "Jean@example.fr"}, pattern(body("email"), "Jean@example.fr", ADDRESS_RE)),
-    ("post_identity", {"email": "jean.example.fr"}, pattern(body("email"), "jean.example.fr", ADDRESS_RE)),
-    ("post_identity", {"email": "jean@devnull"}, pattern(body("email"), "jean@devnull", ADDRESS_RE)),
+    ("post_identity", {"email": "Jean@example.fr"}, pattern(body("email"), "Jean@example.fr", ADDRESS_NAME_RE)),
+    ("post_identity", {"email": "jean.example.fr"}, pattern(body("email"), "jean.example.fr", ADDRESS_NAME_RE)),
+    ("post_identity", {"email": "jean@devnull"}, pattern(body("email"), "jean@devnull", ADDRESS_NAME_RE)),
     ("post_identity", {"email": "j@x"}, too_short(body("email"), "j@x", 5)),
     ("post_identity", {"email": "j" * 190 + "@example.fr"},
      too_long(body("email"), "j" * 190 + "@example.fr", 200)),
@@ -668,6 +710,25 @@ def test_invalid_path_names_on_mailbox_creation(world: World, version: str, user
     assert_422(answer, *expected)
 
 
+FORWARD_PATH_CASES = [
+    ("GET", "Jean", [pattern(("path", "user_name"), "Jean", USER_NAME_RE)]),
+    ("POST", "Jean", [pattern(("path", "user_name"), "Jean", USER_NAME_RE),
+                      pattern(("path", "domain_name"), "Example.fr", DOMAIN_NAME_RE)]),
+    ("PATCH", "m" * 51, [pattern(("path", "domain_name"), "Example.fr", DOMAIN_NAME_RE),
+                         too_long(("path", "user_name"), "m" * 51, 50)]),
+    ("DELETE", "relay.", [pattern(("path", "user_name"), "relay.", USER_NAME_RE)]),
+]
+
+
+@pytest.mark.parametrize("method,user,expected", FORWARD_PATH_CASES, ids=[m for m, _, _ in FORWARD_PATH_CASES])
+def test_invalid_path_names_on_forwards(world: World, method: str, user: str, expected: list[dict[str, Any]]) -> None:
+    """GET and POST name `user_name` first, PATCH and DELETE `domain_name` (the document's order)."""
+    domain = "Example.fr" if len(expected) == 2 else "example.fr"
+    payload = {"nexthop": "mx:mx.example.org"} if method in ("POST", "PATCH") else ABSENT
+    answer = refused(world, "regie_bearer", method, f"/domains/{domain}/forwards/{user}", payload)
+    assert_422(answer, *expected)
+    answer = refused(world, "regie_bearer", "GET", "/domains/Example.fr/forwards/")
+    assert_422(answer, pattern(("path", "domain_name"), "Example.fr", DOMAIN_NAME_RE))
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("user,domain,expected", PATH_CASES, ids=[f"{u[:12]}@{d}" for u, d, _ in PATH_CASES])
 def test_invalid_path_names_on_app_passwords(world: World, method: str, user: str, domain: str,
@@ -830,6 +891,32 @@ APP_REFUSALS: list[tuple[str, str, str, Any, int, str | None]] = [
      404, "Alias not found"),
     ("nobody_bearer", "PATCH", "/domains/example.fr/aliases/contact/jean@example.fr", {"allow_to_send": True},
      403, "Permission denied"),
+    # forwards
+    ("regie_bearer", "POST", "/domains/example.fr/forwards/relay", {"nexthop": "mx:mx.example.org"},
+     409, "Forward already exists"),
+    ("regie_bearer", "POST", "/domains/example.fr/forwards/jean", {"nexthop": "mx:mx.example.org"},
+     409, "Address already used by a mailbox or an alias"),
+    ("regie_bearer", "POST", "/domains/example.fr/forwards/contact", {"nexthop": "mx:mx.example.org"},
+     409, "Address already used by a mailbox or an alias"),
+    ("admin_bearer", "POST", "/domains/ghost.fr/forwards/info", {"nexthop": "mx:mx.example.org"},
+     404, "Domain not found"),
+    ("regie_bearer", "POST", "/domains/ghost.fr/forwards/info", {"nexthop": "mx:mx.example.org"},
+     403, "Permission denied"),
+    ("nobody_bearer", "POST", "/domains/example.fr/forwards/info", {"nexthop": "mx:mx.example.org"},
+     403, "Permission denied"),
+    ("regie_bearer", "PATCH", "/domains/example.fr/forwards/ghost", {"nexthop": "mx:mx.example.org"},
+     404, "Forward not found"),
+    ("nobody_bearer", "PATCH", "/domains/example.fr/forwards/relay", {"nexthop": "mx:mx.example.org"},
+     403, "Permission denied"),
+    # public aliases
+    ("regie_bearer", "POST", "/aliases", {"domain": "alias.fr", "destination": "jean@example.fr", "description": ""},
+     403, "Public aliases are not allowed for this destination on the domain"),
+    ("regie_bearer", "POST", "/aliases", {"domain": "ghost.fr", "destination": "jean@example.fr", "description": ""},
+     404, "Domain not found"),
+    ("nobody_bearer", "POST", "/aliases", {"domain": "pub.fr", "destination": "jean@example.fr", "description": ""},
+     403, "Permission denied"),
+    ("regie_bearer", "PATCH", "/aliases/hidden@pub.fr/func@example.fr", {"description": "x"}, 404, "Alias not found"),
+    ("nobody_bearer", "PATCH", HIDDEN, {"description": "x"}, 403, "Permission denied"),
     # app passwords (an OX mailbox), secondary accounts (two mailboxes), identities (the mailbox's password)
     ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/app_passwords", {"name": "x", "type": "imap"},
      404, "Mailbox not found"),
@@ -907,6 +994,11 @@ NO_BODY_REFUSALS: list[tuple[str, str, str, int, str]] = [
     ("regie_bearer", "DELETE", "/domains/example.fr/aliases/ghost/all", 404, "Not found"),
     ("regie_bearer", "DELETE", "/domains/example.fr/aliases/contact/jean@example.fr%20", 404, "Not found"),
     ("nobody_bearer", "DELETE", "/domains/example.fr/aliases/contact/all", 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/forwards/ghost", 404, "Forward not found"),
+    ("admin_bearer", "DELETE", "/domains/ghost.fr/forwards/relay", 404, "Domain not found"),
+    ("nobody_bearer", "DELETE", "/domains/example.fr/forwards/relay", 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/aliases/ghost@pub.fr/jean@example.fr", 404, "Alias not found"),
+    ("nobody_bearer", "DELETE", HIDDEN, 403, "Permission denied"),
     ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/app_passwords/00000000-0000-4000-8000-000000000000",
      404, "App password not found"),
     ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/func/app_passwords/x", 404, "Mailbox not found"),
@@ -1151,3 +1243,43 @@ def test_arbitrary_path_names_on_mailbox_creation(user: str, domain: str, versio
     assert answer.status < 500, f"POST {path} answered {answer!r}"
     if not 200 <= answer.status < 300:
         assert world.snapshot() == before, f"POST {path} changed the state ({answer!r})"
+
+
+# --- the control plane's writes (issue 15): FastAPI's 422s, the fake's own refusals --------
+
+CONTROL_422: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
+    ("PUT", "/_fake/state", {"payload": [1, 2]},
+     item("dict_type", body(), "Input should be a valid dictionary", [1, 2])),
+    ("PUT", "/_fake/state", {}, MISSING_BODY),
+    ("PUT", "/_fake/state", {"raw": b"{bad"}, json_invalid("{bad")),
+    ("POST", "/_fake/reset?seed=prod", {},
+     item("enum", ("query", "seed"), "Input should be 'people-dev' or 'empty'", "prod",
+          {"expected": "'people-dev' or 'empty'"})),
+]
+
+
+@pytest.mark.parametrize("method,path,sent,expected", CONTROL_422, ids=[f"{m} {p} {s}" for m, p, s, _ in CONTROL_422])
+def test_control_plane_bad_input(world: World, method: str, path: str, sent: dict[str, Any],
+                                 expected: dict[str, Any]) -> None:
+    assert_422(refused(world, "anonymous", method, path, **sent), expected)
+
+
+CONTROL_REFUSALS: list[tuple[str, str, Any, int, str]] = [
+    ("PUT", "/_fake/state", {"users": "x"}, 422, "Inconsistent state document: users: Input should be a valid list"),
+    ("PUT", "/_fake/state", {"users": [{"name": "u", "password_hash": None, "is_admin": False, "perms": []}],
+                             "allows": [{"user": "u", "domain": "example.fr"}]}, 422,
+     "Inconsistent state document: allows ('u', 'example.fr'): 'example.fr' is not a domain"),
+    ("PUT", "/_fake/state", {"domains": [{"name": "x.fr"}]}, 422,
+     "Inconsistent state document: domains[0].features: Field required"),
+    ("POST", "/_fake/domains/ghost.fr/check", ABSENT, 404, "Domain not found"),
+    ("POST", "/_fake/domains/Example.fr/fix", ABSENT, 404, "Domain not found"),
+]
+
+
+@pytest.mark.parametrize("method,path,sent,status,detail", CONTROL_REFUSALS,
+                         ids=[f"{m} {p} {json.dumps(s)[:40] if s is not ABSENT else ''}"
+                              for m, p, s, _, _ in CONTROL_REFUSALS])
+def test_control_plane_refusal_changes_nothing(world: World, method: str, path: str, sent: Any, status: int,
+                                               detail: str) -> None:
+    answer = refused(world, "anonymous", method, path, sent)
+    assert (answer.status, answer.json()) == (status, {"detail": detail}), answer

@@ -35,17 +35,17 @@ def test_every_link_lands_on_the_fakes_document_with_the_member_filled_in() -> N
     assert added == list(LINKS)
     assert operations(document) == chain_operations()
     found = links_of(document)
-    assert len(found) == len(LINKS) == 38
+    assert len(found) == len(LINKS) == 46
     assert found["POST /domains/ 201 L00"] == {
         "operationId": document["paths"]["/allows/"]["post"]["operationId"],
         "requestBody": {"domain": "$response.body#/name", "user": "ct01-u1"}}
-    assert found["POST /allows/ 201 L08"]["parameters"] == {"domain_name": "$response.body#/domain"}
+    assert found["POST /allows/ 201 L10"]["parameters"] == {"domain_name": "$response.body#/domain"}
     mailbox = "POST /v2/domains/{domain_name}/mailboxes/{user_name} 201"
-    assert found[f"{mailbox} L13"] == {
+    assert found[f"{mailbox} L15"] == {
         "operationId": "post_master",
         "parameters": {"domain_name": "$request.path.domain_name", "user_name": "$request.path.user_name",
                        "secondary_email": "box@ct01-d2.contract.test"}}
-    assert found[f"{mailbox} L11"]["requestBody"] == {
+    assert found[f"{mailbox} L13"]["requestBody"] == {
         "proconnect": "ct01-u1", "email": "$response.body#/email", "password": "$response.body#/password"}
 
 

@@ -15,10 +15,12 @@ from ..records import (
     AppPasswordRecord,
     CodeRecord,
     DomainRecord,
+    ForwardRecord,
     IdentityRecord,
     MailboxRecord,
     OxContext,
     OxUser,
+    PublicAliasRecord,
     SecondaryRecord,
     UserRecord,
     ox_users,
@@ -36,7 +38,9 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
         "user": lambda key, _: (key[0],),
         "domain": lambda key, _: (key[1],),
     }),
-    "domains": (True, {}),
+    "domains": (True, {  # name -> domain; found too when it takes public aliases
+        "public_alias": lambda _, domain: (True,) if domain.public_alias else (),
+    }),
     "contexts": (False, {  # OX contexts by id
         "name": lambda _, context: (context.name,),
         "domain": lambda _, context: context.domains,
@@ -51,6 +55,13 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "codes": (False, {  # login codes by code
         "mailbox": lambda _, code: ((code.domain, code.local),),
+    }),
+    "forwards": (False, {  # (domain, local part) -> Postfix forward
+        "domain": lambda key, _: (key[0],),
+    }),
+    "public_aliases": (False, {  # (domain, local part) -> the one mailbox it delivers to
+        "domain": lambda key, _: (key[0],),
+        "destination": lambda _, alias: (alias.destination,),
     }),
     # --- app passwords, secondary accounts, ProConnect identities
     "app_passwords": (False, {  # by uuid
@@ -83,6 +94,8 @@ class State:
     mailboxes: Store[tuple[str, str], MailboxRecord]
     aliases: Store[tuple[str, str, str], AliasRecord]
     codes: Store[str, CodeRecord]
+    forwards: Store[tuple[str, str], ForwardRecord]
+    public_aliases: Store[tuple[str, str], PublicAliasRecord]
     app_passwords: Store[str, AppPasswordRecord]
     secondaries: Store[tuple[str, str, str, str], SecondaryRecord]
     identities: Store[tuple[str, str, str], IdentityRecord]
@@ -138,6 +151,17 @@ class State:
         del self.mailboxes[(domain, local)]
         for code in self.codes.keys_by("mailbox", (domain, local)):
             del self.codes[code]
+        for alias in self.public_aliases.keys_by("destination", f"{local}@{domain}"):
+            del self.public_aliases[alias]
+
+    def address_taken(self, domain: str, local: str) -> bool:
+        """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias."""
+        return (
+            (domain, local) in self.mailboxes
+            or self.aliases.count_by("name", (domain, local)) > 0
+            or (domain, local) in self.forwards
+            or (domain, local) in self.public_aliases
+        )
 
     def delete_by(self, name: str, value: Any, *indexes: str) -> None:
         """Remove the rows of store `name` that any of `indexes` finds under `value` (what hangs on a deleted owner)."""

@@ -1,7 +1,9 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
-from . import aliases, allows, control, docs, domains, mailboxes, mailboxes_v2, token, users
-from . import app_passwords, identities, secondaries
+from . import (
+    aliases, allows, app_passwords, control, control_state, docs, domains, forwards, identities, mailboxes,
+    mailboxes_v2, public_aliases, secondaries, token, users,
+)
 
 ROUTERS = [
     token.router,
@@ -13,10 +15,13 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    forwards.router,
+    public_aliases.router,
     app_passwords.router,
     secondaries.router,
     identities.router,
     identities.mailbox_router,
     control.router,
+    control_state.router,
     docs.router,
 ]
