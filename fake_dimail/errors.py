@@ -215,3 +215,11 @@ MOVING_DECLARED: ContextVar[bool] = ContextVar("fake_dimail_moving_declared", de
 
 def not_in_domain(address: str, domain: str) -> str:
     return f"{address} is not an address of {domain}"  # guess
+
+
+# --- app passwords, secondary accounts, ProConnect identities -------------------
+APP_PASSWORD_NOT_FOUND = "App password not found"  # guess
+SECONDARY_NOT_FOUND = "Secondary not found"  # guess
+OWN_SECONDARY = "A mailbox cannot be its own secondary account"  # guess
+IDENTITY_EXISTS = "Identity already exists"  # guess
+IDENTITY_NOT_FOUND = "Identity not found"  # guess

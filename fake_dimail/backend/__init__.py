@@ -21,6 +21,7 @@ Where a rule is decided:
 - `aliases.py`: aliases; `forwards.py`: forwards; `public_aliases.py`: public aliases;
   `steering.py`: what `/_fake/` drives;
 - `system.py`: `/system/…` (rate limits, stores, moves) and the steering of moves and the mail queue;
+- `app_passwords.py`, `secondaries.py`, `identities.py`: what hangs on a mailbox besides its password;
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
 
 A new family (forwards, say) is one more mixin here and one routes module.
@@ -34,6 +35,7 @@ rule is not obvious, and choices the sources leave open are marked "guess".
 from __future__ import annotations
 
 from .aliases import Aliases
+from .app_passwords import AppPasswords
 from .base import (
     BOOTSTRAP_USER,
     CREATE_USERS,
@@ -45,16 +47,21 @@ from .base import (
 )
 from .domains import Domains
 from .forwards import Forwards
+from .identities import Identities
 from .mailboxes_v2 import MailboxesV2
 from .passwords import Passwords
 from .public_aliases import PublicAliases
+from .secondaries import Secondaries
 from .state import State
 from .steering import PRESETS, Steering
 from .system import System
 from .users import Users
 
 
-class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Forwards, PublicAliases, Steering, System):
+class Backend(
+    Users, Domains, MailboxesV2, AppPasswords, Secondaries, Identities, Passwords, Aliases, Forwards, PublicAliases,
+    Steering, System,
+):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

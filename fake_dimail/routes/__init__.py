@@ -1,8 +1,8 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
 from . import (
-    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, system,
-    token, users,
+    aliases, allows, app_passwords, control, control_state, docs, domains, forwards, identities, mailboxes,
+    mailboxes_v2, public_aliases, secondaries, system, token, users,
 )
 
 ROUTERS = [
@@ -18,6 +18,10 @@ ROUTERS = [
     forwards.router,
     public_aliases.router,
     system.router,
+    app_passwords.router,
+    secondaries.router,
+    identities.router,
+    identities.mailbox_router,
     control.router,
     control_state.router,
     docs.router,
