@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections import deque
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -21,6 +19,8 @@ from .backend import Backend
 from .config import Settings
 from .errors import ApiError, ServerCrash
 from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
+from .guard import ControlGuard, is_control
+from .journal import Exchange, Journal
 from .routes import ROUTERS
 
 log = logging.getLogger("fake_dimail.requests")
@@ -37,16 +37,6 @@ FAKE_TAG = (
 )
 
 
-@dataclass(frozen=True)
-class Exchange:
-    method: str
-    path: str
-    user: str | None
-    status: int | None  # None: no answer (an injected connection error or timeout)
-    duration_ms: float
-    fault: str | None = None  # what was injected instead of dimail's answer
-
-
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
 
 
@@ -56,9 +46,9 @@ def printable(text: str) -> str:
 
 
 class RequestJournal:
-    """One line per request: logged, and kept (the last `size`) for tests and tools."""
+    """One line per request: logged, and kept (the newest, within the journal's budget) for tests and tools."""
 
-    def __init__(self, app: ASGIApp, journal: deque[Exchange], settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, journal: Journal, settings: Settings) -> None:
         self.app = app
         self.journal = journal
         self.level = settings.request_log_level
@@ -68,7 +58,7 @@ class RequestJournal:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started, arrived = time.perf_counter(), time.time()
         status = 500
 
         async def sending(message: Message) -> None:
@@ -86,7 +76,7 @@ class RequestJournal:
             fault = scope.get(FAULT_KEY)
             exchange = Exchange(
                 scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
-                (time.perf_counter() - started) * 1000, fault,
+                (time.perf_counter() - started) * 1000, fault, self.journal.next_id(), arrived,
             )
             self.journal.append(exchange)
             if log.isEnabledFor(self.level):
@@ -110,6 +100,13 @@ class DimailCORS(CORSMiddleware):
     `*` unless the request carries cookies (then the origin is echoed), and no
     `Vary` header on requests without an Origin; newer Starlette always echoes.
     """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The control plane grants no origin anything (guard.py): dimail's CORS stops at its own routes.
+        if scope["type"] == "http" and is_control(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
         origin = request_headers.get("Origin")
@@ -148,7 +145,9 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     )
     app.state.backend = backend or Backend(dns_auto=settings.dns_auto, certs_on_check=settings.certs_on_check)
     app.state.settings = settings
-    app.state.journal = deque(maxlen=journal_size)
+    app.state.journal = Journal(entries=journal_size)
+    # What `POST /_fake/reset` seeds again by default; FakeDimail records its own.
+    app.state.seed, app.state.seed_name = (), "empty"
     app.state.faults = Faults(app.openapi)
     for router in ROUTERS:
         app.include_router(router)
@@ -162,12 +161,13 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
         allow_methods=["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"],
         allow_headers=["*"],
     )
+    app.add_middleware(ControlGuard, settings=settings)
     app.add_middleware(FaultInjection, faults=app.state.faults)
     app.add_middleware(RequestJournal, journal=app.state.journal, settings=settings)
     return app
 
 
-def journal_of(app: Any) -> deque[Exchange]:
+def journal_of(app: Any) -> Journal:
     return app.state.journal
 
 

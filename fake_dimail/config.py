@@ -32,3 +32,5 @@ class Settings:
     # The one-line log of each request (logger `fake_dimail.requests`): DEBUG in-process, so a
     # test suite counting log records sees none; `fake-dimail serve` logs at INFO.
     request_log_level: int = logging.DEBUG
+    # `/_fake/` then requires `Authorization: Bearer <token>` or the dashboard's login cookie (guard.py).
+    control_token: str | None = None

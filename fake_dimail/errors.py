@@ -176,3 +176,18 @@ def conflict(detail: str) -> ApiError:
 
 def unprocessable(detail: str) -> ApiError:
     return ApiError(422, detail)
+
+
+# --- control plane: state, journal, safe steering (issue 15) -----------------------------
+# The fake's own texts (no dimail route answers them): each says what to do instead.
+
+CROSS_ORIGIN_WRITE = ("Cross-origin write refused: /_fake/ accepts writes only from its own origin "
+                      "(the dashboard at /_fake/ui) or from clients that send no Origin, such as scripts")
+CROSS_ORIGIN_PREFLIGHT = "CORS refused: /_fake/ grants no other origin; steer it from /_fake/ui or a script"
+CONTROL_TOKEN_REQUIRED = ("Control token required: send Authorization: Bearer <token> (the --control-token "
+                          "the server was started with), or log in at /_fake/ui")
+WRONG_CONTROL_TOKEN = "Wrong control token: give the --control-token the server was started with"
+
+
+def state_problem(where: str, problem: str) -> str:
+    return f"Inconsistent state document: {where}: {problem}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,17 +11,14 @@ from pydantic import TypeAdapter
 
 from . import errors, models
 from .app import Exchange, create_app, faults_of, journal_of
-from .backend import BOOTSTRAP_USER, Backend
+from .backend import Backend
 from .config import Settings
 from .faults import Faults
-from .records import Caller
+from .routes.control_state import index_of
 from .seeding import Seeding
 from .security import encode_token
 from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
-
-_ROOT = Caller(BOOTSTRAP_USER, is_admin=True)
-
 
 class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
@@ -32,8 +30,6 @@ class FakeDimail(Seeding):
 
     base_url = "http://dimail"
 
-    _root = _ROOT
-
     def __init__(self, settings: Settings | None = None, seed: str | Iterable[UserSeed] | None = None) -> None:
         self.settings = settings or Settings()
         self.backend = Backend(dns_auto=self.settings.dns_auto, certs_on_check=self.settings.certs_on_check)
@@ -41,6 +37,8 @@ class FakeDimail(Seeding):
         if isinstance(seed, str) and seed not in SEEDS:
             raise ValueError(errors.unknown_seed(seed, sorted(SEEDS)))
         self._seed = SEEDS[seed] if isinstance(seed, str) else tuple(seed or ())
+        self.app.state.seed = self._seed
+        self.app.state.seed_name = seed if isinstance(seed, str) else None if seed else "empty"
         self.seed(self._seed)
 
     def client(self, follow_redirects: bool = True, **kwargs: Any) -> httpx.Client:
@@ -63,10 +61,6 @@ class FakeDimail(Seeding):
         self.faults.clear()
         if reseed:
             self.seed(self._seed)
-
-    def seed(self, users: Iterable[UserSeed]) -> None:
-        for user in users:
-            self.add_user(user.name, user.password, user.is_admin, user.perms)
 
     @property
     def faults(self) -> Faults:
@@ -104,7 +98,7 @@ class FakeDimail(Seeding):
 
     def check(self, domain: str) -> dict[str, Any]:
         """Run the domain's check as an admin's `GET /domains/{d}/check` would, and return the body."""
-        return self.backend.check_domain(_ROOT, domain).model_dump(mode="json")
+        return self.backend.check_domain(self._root, domain).model_dump(mode="json")
 
     def platform(self, domain: str) -> dict[str, Any]:
         """dimail's side of a domain: broken items, unfixable checks, certificate."""
@@ -132,6 +126,28 @@ class FakeDimail(Seeding):
         password hashes), allows, domains (checks, platform), OX contexts, mailboxes, aliases, codes, zones.
         Safe while requests are in flight, unlike the live stores; `backend.load(document)` puts it back."""
         return self.backend.snapshot()
+
+    # --- the control plane's state operations (routes/control_state.py), without HTTP --------
+
+    def index(self) -> dict[str, Any]:
+        """What `GET /_fake/` answers: version, settings, counts per store, links."""
+        return index_of(self.app).model_dump(mode="json")
+
+    def load_state(self, document: Mapping[str, Any]) -> None:
+        """Put a `state()` document back (`PUT /_fake/state`); an inconsistent one raises ValueError naming
+        its first problem, and nothing changes."""
+        self.backend.load(dict(document))
+
+    def journal(self, limit: int = 1000, since: int | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        """`GET /_fake/requests`: the entries as JSON objects (`fake.requests` gives them as `Exchange`s)."""
+        return [dataclasses.asdict(e) for e in journal_of(self.app).select(limit, since, path)]
+
+    def clear_requests(self) -> None:
+        journal_of(self.app).clear()
+
+    def fix(self, domain: str) -> dict[str, Any]:
+        """Run the domain's fix as an admin's `GET /domains/{d}/fix` would, and return the body."""
+        return self.backend.fix_domain(self._root, domain).model_dump(mode="json")
 
 
 _DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)

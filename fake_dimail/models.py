@@ -508,3 +508,32 @@ class Fault(NewFault):
     id: int
     seen: int = Field(description="matching requests so far")
     hits: int = Field(description="of them, answered by this fault")
+
+
+# --- control plane: index, reset, journal (issue 15) --------------------------------------
+
+
+class SeedName(str, enum.Enum):
+    people_dev = "people-dev"
+    empty = "empty"
+
+
+class FakeIndex(BaseModel):
+    fake: str = Field(description="always `fake-dimail`: what answers here is not dimail")
+    version: str = Field(description="the fake's version")
+    imitates: str = Field(description="the dimail version whose API it answers as")
+    settings: dict[str, Any] = Field(description="how it was started (secrets left out)")
+    counts: dict[str, int] = Field(description="rows per store")
+    links: dict[str, str] = Field(description="every control operation's path, by name")
+    dashboard: str
+
+
+class JournalEntry(BaseModel):
+    id: int = Field(description="increasing over the server's life: `since=<id>` gives what came after")
+    time: float = Field(description="when the request arrived, epoch seconds")
+    method: str
+    path: str = Field(description="with its query string")
+    user: str | None = Field(description="who it acted as, once authenticated")
+    status: int | None = Field(description="null: no answer (an injected connection error or timeout)")
+    duration_ms: float
+    fault: str | None = Field(description="what was injected instead of dimail's answer")

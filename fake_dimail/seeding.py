@@ -14,10 +14,15 @@ from typing import TYPE_CHECKING
 
 from . import models
 from .errors import ApiError, ServerCrash
+from .backend.base import BOOTSTRAP_USER
 from .records import EXTERNAL_CHECKS, INTERNAL_CHECKS, Caller
+from .seeds import UserSeed
 
 if TYPE_CHECKING:
     from .backend import Backend
+
+# Who seeding (and the control plane's check and fix) acts as: an administrator.
+ADMIN = Caller(BOOTSTRAP_USER, is_admin=True)
 
 STATUSES = ("ok", "broken", "new")
 DEFAULT_FEATURES = ("webmail", "mailbox", "alias")
@@ -50,7 +55,11 @@ class Seeding:
     """`FakeDimail`'s seeding methods, each acting as an admin's request would."""
 
     backend: Backend
-    _root: Caller
+    _root: Caller = ADMIN
+
+    def seed(self, users: Iterable[UserSeed]) -> None:
+        for user in users:
+            self.add_user(user.name, user.password, user.is_admin, user.perms)
 
     def add_user(self, name: str, password: str = "password", is_admin: bool = False,
                  perms: Iterable[str] = ()) -> models.User:
@@ -201,3 +210,10 @@ class Seeding:
             raise _refused(f"alias {local}@{domain} to {destination}", exc) from None
         except ValueError as exc:
             raise SeedError(f"alias {local}@{domain}: {exc}") from None
+
+
+class Seeder(Seeding):
+    """Seeding over a bare backend: what `POST /_fake/reset` seeds an app with."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from .. import errors
 from ..records import AliasRecord, CodeRecord, DomainRecord, MailboxRecord, OxContext, OxUser, UserRecord, ox_users
 from ..zones import Record
+from . import consistency
 from .state import State, new_store
 
 # store -> (row type, the row's natural key)
@@ -60,12 +62,43 @@ def _adapter(row: type) -> Any:
     return TypeAdapter(list[row])  # type: ignore[valid-type]
 
 
+@cache
+def _parts() -> tuple[str, ...]:
+    # What a document may hold: whatever `dump` writes, so a store added there is accepted here.
+    return tuple(dump(State()))
+
+
+def _validated(name: str, row_type: type, rows: Any) -> list[Any]:
+    from pydantic import ValidationError
+
+    try:
+        return _adapter(row_type).validate_python(rows)
+    except ValidationError as error:
+        first = error.errors()[0]
+        place = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"])
+        raise ValueError(errors.state_problem(name + place, first["msg"])) from None
+
+
+def _first_repeated(keys: Any) -> Any:
+    seen: set[Any] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+
+
 def load(state: State, document: dict[str, Any]) -> None:
     """Replace the whole state with a `dump`ed document; a bad document raises ValueError before anything changes."""
+    unknown = [key for key in document if key not in _parts()]
+    if unknown:
+        raise ValueError(errors.state_problem(unknown[0], "no such part (expected: " + ", ".join(_parts()) + ")"))
     try:
         stores, zones = _parse(document)
     except (KeyError, TypeError, AttributeError) as error:
         raise ValueError(f"not a fake-dimail state document: {error!r}") from None
+    problem = consistency.first_problem(document, stores)
+    if problem is not None:
+        raise ValueError(problem)
     for name, store in stores.items():
         state.install(name, store)
     state.dns.reset()
@@ -76,8 +109,11 @@ def load(state: State, document: dict[str, Any]) -> None:
 def _parse(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Record]]]:
     stores: dict[str, Any] = {}
     for name, (row_type, key) in ROWS.items():
-        rows = _adapter(row_type).validate_python(document.get(name, []))
-        stores[name] = new_store(name, {key(row): row for row in rows})
+        rows = _validated(name, row_type, document.get(name, []))
+        keyed = {key(row): row for row in rows}
+        if len(keyed) < len(rows):
+            raise ValueError(errors.state_problem(name, f"two rows for {_first_repeated(map(key, rows))!r}"))
+        stores[name] = new_store(name, keyed)
     stores["allows"] = new_store("allows", {(a["user"], a["domain"]): None for a in document.get("allows", [])})
     users = _adapter(OxUser)
     stores["contexts"] = new_store("contexts", {

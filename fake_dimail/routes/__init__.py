@@ -1,6 +1,6 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
-from . import aliases, allows, control, docs, domains, mailboxes, mailboxes_v2, token, ui, users
+from . import aliases, allows, control, control_state, docs, domains, mailboxes, mailboxes_v2, token, ui, users
 
 ROUTERS = [
     token.router,
@@ -13,6 +13,7 @@ ROUTERS = [
     mailboxes_v2.router,
     aliases.router,
     control.router,
+    control_state.router,
     ui.router,
     docs.router,
 ]
