@@ -8,10 +8,10 @@ under reports/dashboard/.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,7 +96,7 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser: Any, server: str, request: pytest.FixtureRequest) -> Iterator[Any]:
+def page(browser: Any, server: str) -> Iterator[Any]:
     context = browser.new_context(base_url=server, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     errors: list[str] = []
@@ -104,23 +104,25 @@ def page(browser: Any, server: str, request: pytest.FixtureRequest) -> Iterator[
     # The page reads and steers through the control plane alone, never dimail's own routes.
     elsewhere: list[str] = []
     page.on("request", lambda r: None if urlsplit(r.url).path.startswith("/_fake/") else elsewhere.append(r.url))
-    try:
-        with _screenshot_on_failure(page, request.node.name):
-            yield page
-            assert errors == [], "the page's script failed"
-            assert elsewhere == [], "the page called outside /_fake/"
-    finally:
-        context.close()
+    yield page
+    context.close()
+    assert errors == [], "the page's script failed"
+    assert elsewhere == [], "the page called outside /_fake/"
 
 
-@contextlib.contextmanager
-def _screenshot_on_failure(page: Any, name: str) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        REPORTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(REPORTS / f"{name}.png"), full_page=True)
-        raise
+def screenshot_on_failure(test: Callable[..., None]) -> Callable[..., None]:
+    """A failing browser test leaves what the page showed in reports/dashboard/<test>.png."""
+
+    @functools.wraps(test)
+    def run(page: Any, **kwargs: Any) -> None:
+        try:
+            test(page, **kwargs)
+        except BaseException:
+            REPORTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(REPORTS / f"{test.__name__}.png"), full_page=True)
+            raise
+
+    return run
 
 
 def _pick(page: Any, domain: str) -> Any:
@@ -132,6 +134,7 @@ def _check_row(page: Any, check: str) -> Any:
     return page.locator("table.checks tr", has=page.locator("td", has_text=re.compile(f"^{check}$")))
 
 
+@screenshot_on_failure
 def test_publish_spec_then_fix_makes_a_domain_ok(page: Any, server: str) -> None:
     from playwright.sync_api import expect
 
@@ -160,6 +163,7 @@ def test_publish_spec_then_fix_makes_a_domain_ok(page: Any, server: str) -> None
     expect(_check_row(page, "postfix")).to_contain_text("Le domaine n'est pas déclaré dans postfix")
 
 
+@screenshot_on_failure
 def test_another_clients_request_appears_in_the_journal(page: Any, server: str) -> None:
     from playwright.sync_api import expect
 
@@ -175,6 +179,7 @@ def test_another_clients_request_appears_in_the_journal(page: Any, server: str) 
     expect(page.locator("#domains li[data-domain='other.example.fr']")).to_be_visible(timeout=5000)
 
 
+@screenshot_on_failure
 def test_reset_empties_the_fake(page: Any, server: str) -> None:
     from playwright.sync_api import expect
 
