@@ -487,7 +487,8 @@ def test_every_control_operation_is_tagged_fake(openapi):
     assert fake_ops == [
         ("delete", "/_fake/dns/{name}"), ("delete", "/_fake/faults"), ("delete", "/_fake/faults/{fault_id}"),
         ("delete", "/_fake/requests"),
-        ("get", "/_fake/"), ("get", "/_fake/dns/{name}"), ("get", "/_fake/domains/{domain_name}/platform"),
+        ("get", "/_fake/"), ("get", "/_fake/dns/{name}"), ("get", "/_fake/domains/{domain_name}/mailboxes"),
+        ("get", "/_fake/domains/{domain_name}/platform"),
         ("get", "/_fake/faults"), ("get", "/_fake/requests"), ("get", "/_fake/state"),
         ("patch", "/_fake/domains/{domain_name}/platform"),
         ("post", "/_fake/dns/{name}/publish"), ("post", "/_fake/domains/{domain_name}/check"),

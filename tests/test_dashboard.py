@@ -11,6 +11,9 @@ from __future__ import annotations
 import functools
 import re
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ import httpx
 import pytest
 
 from fake_dimail import FakeDimail
+from fake_dimail.config import Settings
 
 from tests.conftest import served
 
@@ -29,6 +33,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REGIE = ("la_regie", "password")
+CONTROL_TOKEN = "s3cret-dashboard-token"
 NEW_DOMAIN = {"name": "dash.example.fr", "context_name": "dash.example.fr",
               "features": ["webmail", "mailbox", "alias"], "delivery": "virtual"}
 
@@ -190,3 +195,45 @@ def test_reset_empties_the_fake(page: Any, server: str) -> None:
     expect(page.locator("#domains")).to_have_text("no domain yet")
     assert httpx.get(server + "/domains/", auth=REGIE).json() == []
     expect(page.locator("#users")).to_contain_text("la_regie")  # re-seeded as the server started
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[str]:
+    """A fake started with a control token (a `Settings` field), served from a thread."""
+    import uvicorn
+
+    fake = FakeDimail(Settings(control_token=CONTROL_TOKEN), seed="people-dev")
+    fake.add_domain("guarded.example.fr", status="broken")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(fake.app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    yield "http://127.0.0.1:%d" % sock.getsockname()[1]
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+@screenshot_on_failure
+def test_with_a_control_token_the_page_asks_for_it_then_steers(page: Any, guarded: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(guarded + "/_fake/ui")
+    page.get_by_label("Control token").fill("not it")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Wrong control token: give the --control-token the server was started with")
+    page.get_by_label("Control token").fill(CONTROL_TOKEN)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#connection")).to_have_text("live")
+    state = _pick(page, "guarded.example.fr")
+    page.get_by_role("button", name="publish wrong", exact=True).click()
+    page.get_by_role("button", name="check", exact=True).click()
+    expect(_check_row(page, "mx")).to_contain_text("wrong_mx")
+    expect(state).to_have_text("broken")
+    # The cookie is the page's alone: a script without the token is still refused.
+    assert httpx.get(guarded + "/_fake/state").status_code == 401

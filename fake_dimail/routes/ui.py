@@ -41,7 +41,7 @@ def dashboard() -> HTMLResponse:
 
 
 @router.get("/ui/{name}", include_in_schema=False)
-def asset(name: str) -> Response:
+def dashboard_asset(name: str) -> Response:
     if name not in MEDIA_TYPES:
         raise HTTPException(404)
     return Response(_read(name), media_type=MEDIA_TYPES[name], headers={"cache-control": "no-cache"})
