@@ -79,10 +79,17 @@ async function refresh() {
   }
 }
 
+// Someone else's requests: one state read for a burst, at most one a second (the document grows with the fake).
 let refreshTimer = null;
+let refreshedAt = 0;
 function refreshSoon() {
-  clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(refresh, 250);
+  if (refreshTimer !== null) return;
+  const wait = Math.max(250, refreshedAt + 1000 - Date.now());
+  refreshTimer = setTimeout(async () => {
+    refreshedAt = Date.now();
+    await refresh();
+    refreshTimer = null;
+  }, wait);
 }
 
 function connected(yes, why) {
@@ -118,7 +125,7 @@ function renderDomains() {
       class: domain.name === view.selected ? "selected" : null,
       "data-domain": domain.name,
       title: domain.state === "broken" ? `failing: ${failing(domain).map(([name]) => name).join(", ")}` : null,
-      onclick: () => { view.selected = domain.name; renderDomains(); renderDetail(); },
+      onclick: () => select(domain.name),
     },
     h("span", { class: "name" }, domain.name),
     h("span", { class: `state ${domain.state}` }, domain.state)));
@@ -127,14 +134,26 @@ function renderDomains() {
   $("domains").replaceChildren(...items);
 }
 
+// The picked domain is in the address (#domain=...): a reload or a shared link shows the same one.
+function select(name) {
+  view.selected = name;
+  history.replaceState(null, "", name ? `#domain=${enc(name)}` : "#");
+  renderDomains();
+  renderDetail();
+}
+
+function lines(items) {
+  return items.length ? items.map((item) => h("div", {}, item)) : h("span", { class: "muted" }, "—");
+}
+
 function renderUsers() {
   const allowed = {};
   for (const { user, domain } of view.state.allows) (allowed[user] ||= []).push(domain);
-  const rows = view.state.users.map((user) => h("tr", {},
+  const rows = view.state.users.slice(0, TABLE_ROWS).map((user) => h("tr", {},
     h("td", {}, user.name, user.is_admin ? h("span", { class: "tag" }, "admin") : null,
       user.password_hash === null ? h("span", { class: "tag muted" }, "no login") : null),
-    h("td", {}, user.perms.join(", ") || h("span", { class: "muted" }, "—")),
-    h("td", {}, (allowed[user.name] || []).join(", ") || h("span", { class: "muted" }, "—"))));
+    h("td", {}, lines(user.perms)),
+    h("td", {}, lines(allowed[user.name] || []))));
   $("user-count").textContent = `${view.state.users.length}`;
   $("users").tBodies[0].replaceChildren(...rows);
   if (!rows.length) $("users").tBodies[0].append(h("tr", {}, h("td", { colspan: 3, class: "muted" }, "no user: bootstrap mode, any Basic credentials act as an admin")));
@@ -187,18 +206,25 @@ function checksTable(domain) {
   return h("table", { class: "checks" }, h("thead", {}, h("tr", {}, h("th", {}, "check"), h("th", {}, ""), h("th", {}, ""), h("th", {}, "errors (code, dimail's text)"))), h("tbody", {}, rows));
 }
 
+const TABLE_ROWS = 200;  // a domain may have thousands of mailboxes: the page shows the first ones
+
 function table(caption, headings, rows, empty) {
+  const more = rows.length > TABLE_ROWS ? h("p", { class: "muted" }, `and ${rows.length - TABLE_ROWS} more (all in the state document)`) : null;
   return h("div", {}, h("h3", {}, caption, " ", h("span", { class: "muted" }, rows.length)),
     rows.length
       ? h("table", {}, h("thead", {}, h("tr", {}, headings.map((t) => h("th", {}, t)))),
-          h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))))
-      : h("p", { class: "muted" }, empty));
+          h("tbody", {}, rows.slice(0, TABLE_ROWS).map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))))
+      : h("p", { class: "muted" }, empty),
+    more);
 }
 
 async function renderDetail() {
   const domain = view.state && view.state.domains.find((d) => d.name === view.selected);
   const panel = $("detail");
-  if (!domain) return;
+  if (!domain) {
+    if (view.selected && view.state) panel.replaceChildren(h("p", { class: "muted" }, `${view.selected} is no longer a dimail domain.`));
+    return;
+  }
   let mailboxes = view.mailboxes[domain.name] || [];
   try {
     mailboxes = await api("GET", `/_fake/domains/${enc(domain.name)}/mailboxes`);
@@ -214,10 +240,10 @@ async function renderDetail() {
       h("span", { class: "muted small" }, ` features: ${domain.features.join(", ")} · OX context: ${domain.context_name ?? "—"}`)),
     steering(domain),
     checksTable(domain),
+    table("Mailboxes (v1 listing)", ["address", "status", "active", "name"],
+      mailboxes.map((m) => [m.email, h("span", { class: `state ${m.status}` }, m.status), m.active, m.displayName ?? ""]),
+      "no mailbox"),
     h("div", { class: "columns" },
-      table("Mailboxes", ["address", "status", "active", "name"],
-        mailboxes.map((m) => [m.email, h("span", { class: `state ${m.status}` }, m.status), m.active, m.displayName ?? ""]),
-        "no mailbox"),
       table("Aliases", ["alias", "destination"],
         byDomain(view.state.aliases, domain.name).map((a) => [`${a.local}@${a.domain}`, a.destination]), "no alias"),
       table("Allowed users", ["user"], byDomain(view.state.allows, domain.name).map((a) => [a.user]), "nobody but admins")),
@@ -289,17 +315,16 @@ function start() {
   $("reset").addEventListener("click", async () => {
     const seed = $("seed").value;
     if (!confirm(`Reset the fake${seed ? ` to the ${seed} seed` : ""}? Every domain, user, mailbox and zone goes.`)) return;
-    view.selected = null;
+    select(null);
     view.mailboxes = {};
     $("detail").replaceChildren(h("p", { class: "muted" }, "Reset: pick a domain on the left."));
     await act("reset", "POST", seed ? `/_fake/reset?seed=${enc(seed)}` : "/_fake/reset");
   });
+  const linked = new URLSearchParams(location.hash.slice(1)).get("domain");
   refresh().then(() => {
-    if (!view.selected && view.state && view.state.domains.length) {
-      view.selected = view.state.domains[0].name;
-      renderDomains();
-      renderDetail();
-    }
+    const domains = view.state ? view.state.domains : [];
+    if (linked && domains.some((d) => d.name === linked)) select(linked);
+    else if (domains.length) select(domains[0].name);
   });
   pollJournal();
 }
