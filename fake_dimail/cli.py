@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import logging
 import socket
 import sys
@@ -79,8 +80,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--certs-on-check", action="store_true",
                        help="issue a domain's certificate during /check as soon as its CNAMEs are right "
                        "(default: only /fix issues it, as People expects)")
+    serve.add_argument("--control-token", metavar="TOKEN",
+                       help="make /_fake/ require 'Authorization: Bearer TOKEN' (or the dashboard's login cookie); "
+                       "default: no authentication, fine on 127.0.0.1")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
+
+
+def exposure_warning(address: str, seed: str, control_token: str | None) -> str | None:
+    """One line naming what a listener beyond this machine exposes; None on a loopback address."""
+    try:
+        if ipaddress.ip_address(address.split("%")[0]).is_loopback:
+            return None
+    except ValueError:
+        pass
+    exposed = []
+    if control_token is None:
+        exposed.append("the /_fake/ control plane without authentication (anyone can reset, load or steer it; "
+                       "give --control-token TOKEN)")
+    if seed == "empty":
+        exposed.append("the empty-database bootstrap (anyone's first POST /users/ creates an administrator)")
+    else:
+        exposed.append(f"the {seed} accounts and their well-known passwords")
+    return f"fake-dimail: warning: listening on {address}, reachable from other machines: it exposes " + \
+        " and ".join(exposed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,13 +121,18 @@ def main(argv: list[str] | None = None) -> int:
         dns_auto=args.dns == "auto",
         certs_on_check=args.certs_on_check,
         request_log_level=logging.INFO,
+        control_token=args.control_token,
     )
     fake = FakeDimail(settings=settings, seed=args.seed)
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
     host = f"[{args.host}]" if ":" in args.host else args.host
+    # `/` stays dimail's 404: a redirect there would answer clients probing dimail's root with a page of the fake's.
     print(f"fake-dimail {__version__} on http://{host}:{args.port}/ — users: {users} — DNS: {args.dns} "
-          "— docs: /docs",
+          "— control: /_fake/ (dashboard /_fake/ui) — docs: /docs",
           file=sys.stderr, flush=True)
+    warning = exposure_warning(sock.getsockname()[0], args.seed, args.control_token)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(fake.app, access_log=False, log_level="warning"))
     fake.faults.abort = uvicorn_abort(server)
     with sock:

@@ -1056,3 +1056,42 @@ def test_arbitrary_path_names_on_mailbox_creation(user: str, domain: str, versio
     assert answer.status < 500, f"POST {path} answered {answer!r}"
     if not 200 <= answer.status < 300:
         assert world.snapshot() == before, f"POST {path} changed the state ({answer!r})"
+
+
+# --- the control plane's writes (issue 15): FastAPI's 422s, the fake's own refusals --------
+
+CONTROL_422: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
+    ("PUT", "/_fake/state", {"payload": [1, 2]},
+     item("dict_type", body(), "Input should be a valid dictionary", [1, 2])),
+    ("PUT", "/_fake/state", {}, MISSING_BODY),
+    ("PUT", "/_fake/state", {"raw": b"{bad"}, json_invalid("{bad")),
+    ("POST", "/_fake/reset?seed=prod", {},
+     item("enum", ("query", "seed"), "Input should be 'people-dev' or 'empty'", "prod",
+          {"expected": "'people-dev' or 'empty'"})),
+]
+
+
+@pytest.mark.parametrize("method,path,sent,expected", CONTROL_422, ids=[f"{m} {p} {s}" for m, p, s, _ in CONTROL_422])
+def test_control_plane_bad_input(world: World, method: str, path: str, sent: dict[str, Any],
+                                 expected: dict[str, Any]) -> None:
+    assert_422(refused(world, "anonymous", method, path, **sent), expected)
+
+
+CONTROL_REFUSALS: list[tuple[str, str, Any, int, str]] = [
+    ("PUT", "/_fake/state", {"users": "x"}, 422, "Inconsistent state document: users: Input should be a valid list"),
+    ("PUT", "/_fake/state", {"allows": [{"user": "ghost", "domain": "example.fr"}]}, 422,
+     "Inconsistent state document: allows ('ghost', 'example.fr'): 'ghost' is not a user"),
+    ("PUT", "/_fake/state", {"domains": [{"name": "x.fr"}]}, 422,
+     "Inconsistent state document: domains[0].features: Field required"),
+    ("POST", "/_fake/domains/ghost.fr/check", ABSENT, 404, "Domain not found"),
+    ("POST", "/_fake/domains/Example.fr/fix", ABSENT, 404, "Domain not found"),
+]
+
+
+@pytest.mark.parametrize("method,path,sent,status,detail", CONTROL_REFUSALS,
+                         ids=[f"{m} {p} {json.dumps(s)[:40] if s is not ABSENT else ''}"
+                              for m, p, s, _, _ in CONTROL_REFUSALS])
+def test_control_plane_refusal_changes_nothing(world: World, method: str, path: str, sent: Any, status: int,
+                                               detail: str) -> None:
+    answer = refused(world, "anonymous", method, path, sent)
+    assert (answer.status, answer.json()) == (status, {"detail": detail}), answer
