@@ -11,9 +11,6 @@ from __future__ import annotations
 import functools
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,6 @@ import httpx
 import pytest
 
 from fake_dimail import FakeDimail
-from fake_dimail.config import Settings
 
 from tests.conftest import served
 
@@ -199,29 +195,15 @@ def test_reset_empties_the_fake(page: Any, server: str) -> None:
 
 @pytest.fixture(scope="module")
 def guarded() -> Iterator[str]:
-    """A fake started with a control token (a `Settings` field), served from a thread."""
-    import uvicorn
-
-    fake = FakeDimail(Settings(control_token=CONTROL_TOKEN), seed="people-dev")
-    fake.add_domain("guarded.example.fr", status="broken")
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(fake.app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield "http://127.0.0.1:%d" % sock.getsockname()[1]
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    """A standalone fake started with a control token."""
+    yield from served("--seed", "people-dev", "--control-token", CONTROL_TOKEN)
 
 
 @screenshot_on_failure
 def test_with_a_control_token_the_page_asks_for_it_then_steers(page: Any, guarded: str) -> None:
     from playwright.sync_api import expect
 
+    assert httpx.post(guarded + "/domains/", json={**NEW_DOMAIN, "name": "guarded.example.fr"}, auth=REGIE).is_success
     page.goto(guarded + "/_fake/ui")
     page.get_by_label("Control token").fill("not it")
     page.get_by_role("button", name="Log in").click()
