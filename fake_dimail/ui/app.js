@@ -4,6 +4,8 @@
 const INTERNAL = ["webmail_ok", "postfix", "ox", "cert"];
 const BREAKABLE = ["webmail_ok", "postfix", "ox"];
 const JOURNAL_ROWS = 500;  // lines kept on the page; the server keeps its own, bounded journal
+const DOMAIN_ROWS = 300;  // more would slow the page; the filter narrows
+const TABLE_ROWS = 200;  // a domain may have thousands of mailboxes, the fake thousands of users: the first ones
 // The dashboard's own reads: polled every second, they would bury everything else.
 const OWN_READS = /^\/_fake\/(requests|state|ui|domains\/[^/]+\/mailboxes)?(\/|\?|$)/;
 
@@ -114,8 +116,6 @@ function failing(domain) {
   return Object.entries(domain.checks).filter(([, result]) => !result.ok);
 }
 
-const DOMAIN_ROWS = 300;  // more would slow the page; the filter narrows
-
 function renderDomains() {
   const filter = $("domain-filter").value.trim().toLowerCase();
   const all = view.state.domains;
@@ -142,8 +142,11 @@ function select(name) {
   renderDetail();
 }
 
-function lines(items) {
-  return items.length ? items.map((item) => h("div", {}, item)) : h("span", { class: "muted" }, "—");
+function lines(items, most = 6) {
+  if (!items.length) return h("span", { class: "muted" }, "—");
+  const shown = items.slice(0, most).map((item) => h("div", {}, item));
+  if (items.length > most) shown.push(h("div", { class: "muted", title: items.join(", ") }, `and ${items.length - most} more`));
+  return shown;
 }
 
 function renderUsers() {
@@ -155,6 +158,7 @@ function renderUsers() {
     h("td", {}, lines(user.perms)),
     h("td", {}, lines(allowed[user.name] || []))));
   $("user-count").textContent = `${view.state.users.length}`;
+  if (view.state.users.length > TABLE_ROWS) rows.push(h("tr", {}, h("td", { colspan: 3, class: "muted" }, `and ${view.state.users.length - TABLE_ROWS} more (all in the state document)`)));
   $("users").tBodies[0].replaceChildren(...rows);
   if (!rows.length) $("users").tBodies[0].append(h("tr", {}, h("td", { colspan: 3, class: "muted" }, "no user: bootstrap mode, any Basic credentials act as an admin")));
 }
@@ -205,8 +209,6 @@ function checksTable(domain) {
     h("td", {}, result.errors.map(([code, detail]) => h("div", {}, h("code", {}, code), " ", detail)))));
   return h("table", { class: "checks" }, h("thead", {}, h("tr", {}, h("th", {}, "check"), h("th", {}, ""), h("th", {}, ""), h("th", {}, "errors (code, dimail's text)"))), h("tbody", {}, rows));
 }
-
-const TABLE_ROWS = 200;  // a domain may have thousands of mailboxes: the page shows the first ones
 
 function table(caption, headings, rows, empty) {
   const more = rows.length > TABLE_ROWS ? h("p", { class: "muted" }, `and ${rows.length - TABLE_ROWS} more (all in the state document)`) : null;
