@@ -25,7 +25,7 @@ from tests.conftest import served
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports" / "dashboard"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# What Chromium needs here, as root in a closed network (see the README's "Dashboard").
+# As root (no sandbox), without a GPU, and where the network refuses Chromium's own background connections.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 REGIE = ("la_regie", "password")
