@@ -149,6 +149,12 @@ class FakeDimail(Seeding):
         """Run the domain's fix as an admin's `GET /domains/{d}/fix` would, and return the body."""
         return self.backend.fix_domain(self._root, domain).model_dump(mode="json")
 
+    # --- the dashboard's reads ---------------------------------------------------------
+
+    def mailboxes(self, domain: str) -> list[dict[str, Any]]:
+        """`GET /_fake/domains/{d}/mailboxes`: the domain's mailboxes as an admin's v1 listing shows them."""
+        return [m.model_dump(mode="json") for m in self.backend.list_mailboxes(self._root, domain)]
+
 
 _DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)
 

@@ -68,6 +68,7 @@ def test_the_mailbox_listing_is_the_v1_one_of_an_admin(fake: FakeDimail) -> None
         ("marie@people.example.fr", "ok", "no", "Marie Curie"),
         ("oxadmin@people.example.fr", "broken", "unknown", "Context Admin"),  # dimail lists the context's admin
     ]
+    assert fake.mailboxes("people.example.fr") == listing.json()
     as_regie = fake.client(headers={"Authorization": f"Bearer {fake.token('la_regie')}"})
     assert as_regie.get("/domains/people.example.fr/mailboxes/").json() == listing.json()
     missing = fake.client().get("/_fake/domains/nowhere.example/mailboxes")
