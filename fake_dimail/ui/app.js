@@ -4,6 +4,7 @@
 const INTERNAL = ["webmail_ok", "postfix", "ox", "cert"];
 const BREAKABLE = ["webmail_ok", "postfix", "ox"];
 const JOURNAL_ROWS = 500;  // lines kept on the page; the server keeps its own, bounded journal
+const OWN_ROWS = 100;  // of the control plane's reads, shown on demand
 const DOMAIN_ROWS = 300;  // more would slow the page; the filter narrows
 const TABLE_ROWS = 200;  // a domain may have thousands of mailboxes, the fake thousands of users: the first ones
 // The dashboard's own reads: polled every second, they would bury everything else.
@@ -273,6 +274,10 @@ function journalRow(entry) {
     h("td", {}, entry.user ?? "—"), h("td", {}, status), h("td", {}, entry.duration_ms.toFixed(1)), h("td", {}, entry.fault ?? ""));
 }
 
+function trim(rows, most) {
+  for (let i = most; i < rows.length; i++) rows[i].remove();
+}
+
 async function pollJournal() {
   let delay = 1000;
   if (!$("journal-pause").checked) {
@@ -285,7 +290,8 @@ async function pollJournal() {
         view.lastId = Math.max(view.lastId ?? 0, entry.id);
         if (!(OWN_READS.test(entry.path) && entry.method === "GET")) changed = true;
       }
-      while (body.rows.length > JOURNAL_ROWS) body.deleteRow(-1);
+      trim(body.querySelectorAll("tr.own"), OWN_ROWS);  // a poll a second must not push the others out
+      trim(body.querySelectorAll("tr:not(.own)"), JOURNAL_ROWS);
       connected(true);
       // Someone else's request may have changed the state: show it.
       if (changed && view.lastSeen !== undefined) refreshSoon();
