@@ -1079,8 +1079,9 @@ def test_control_plane_bad_input(world: World, method: str, path: str, sent: dic
 
 CONTROL_REFUSALS: list[tuple[str, str, Any, int, str]] = [
     ("PUT", "/_fake/state", {"users": "x"}, 422, "Inconsistent state document: users: Input should be a valid list"),
-    ("PUT", "/_fake/state", {"allows": [{"user": "ghost", "domain": "example.fr"}]}, 422,
-     "Inconsistent state document: allows ('ghost', 'example.fr'): 'ghost' is not a user"),
+    ("PUT", "/_fake/state", {"users": [{"name": "u", "password_hash": None, "is_admin": False, "perms": []}],
+                             "allows": [{"user": "u", "domain": "example.fr"}]}, 422,
+     "Inconsistent state document: allows ('u', 'example.fr'): 'example.fr' is not a domain"),
     ("PUT", "/_fake/state", {"domains": [{"name": "x.fr"}]}, 422,
      "Inconsistent state document: domains[0].features: Field required"),
     ("POST", "/_fake/domains/ghost.fr/check", ABSENT, 404, "Domain not found"),

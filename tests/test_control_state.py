@@ -112,33 +112,35 @@ def test_state_round_trip_through_reset(filled, anon):
 
 def _broken(document: dict, change: str) -> dict:
     bad = copy.deepcopy(document)
-    if change == "allow of a missing user":
-        bad["allows"].append({"user": "nobody", "domain": DOMAIN})
+    if change == "allow on a missing domain":
+        bad["allows"].append({"user": "la_regie", "domain": "missing.fr"})
     elif change == "mailbox of a missing domain":
         bad["mailboxes"][0]["domain"] = "missing.fr"
+    elif change == "code of a missing mailbox":
+        bad["codes"].append({"code": "c0de", "domain": "missing.fr", "local": "jean", "expires_at": None,
+                             "maxuse": None})
     elif change == "two users of one name":
         bad["users"].append(bad["users"][0])
     elif change == "a wrong type":
         bad["users"][1]["is_admin"] = "maybe"
     elif change == "an unknown part":
         bad["mailbox"] = []
-    elif change == "a context of a missing domain":
-        bad["contexts"][0]["domains"].append("missing.fr")
-    elif change == "a manager who is no user":
-        bad["users"][1]["manager"] = "ghost"
+    elif change == "two contexts of one id":
+        bad["contexts"].append(bad["contexts"][0])
     return bad
 
 
 @pytest.mark.parametrize(("change", "detail"), [
-    ("allow of a missing user", "Inconsistent state document: allows ('nobody', 'example.fr'): 'nobody' is not a user"),
+    ("allow on a missing domain",
+     "Inconsistent state document: allows ('la_regie', 'missing.fr'): 'missing.fr' is not a domain"),
+    ("code of a missing mailbox", "Inconsistent state document: codes 'c0de': jean@missing.fr is not a mailbox"),
     ("mailbox of a missing domain",
      "Inconsistent state document: mailboxes jean@missing.fr: 'missing.fr' is not a domain"),
     ("two users of one name", "Inconsistent state document: users: two rows for 'admin'"),
     ("a wrong type", "Inconsistent state document: users[1].is_admin: Input should be a valid boolean, "
                      "unable to interpret input"),
     ("an unknown part", "Inconsistent state document: mailbox: no such part (expected: "),
-    ("a context of a missing domain", "Inconsistent state document: contexts 1: 'missing.fr' is not a domain"),
-    ("a manager who is no user", "Inconsistent state document: users 'la_regie': manager 'ghost' is not a user"),
+    ("two contexts of one id", "Inconsistent state document: contexts: two contexts with the same id"),
 ])
 def test_an_inconsistent_document_is_refused_and_the_state_kept(filled, anon, change, detail):
     before = filled.state()

@@ -63,10 +63,11 @@ async def reset(request: Request, seed: models.SeedName | None = None) -> models
     server started with). The journal is kept: `DELETE /_fake/requests` empties it."""
     state = request.app.state
     users = state.seed if seed is None else SEEDS[seed.value]
-    state.backend.reset()
-    state.faults.clear()
-    Seeder(state.backend).seed(users)
-    return index_of(request.app)
+    with state.backend.state.lock:  # no request sees the fake emptied but not yet seeded
+        state.backend.reset()
+        state.faults.clear()
+        Seeder(state.backend).seed(users)
+        return index_of(request.app)
 
 
 @router.get("/state", operation_id="fake_get_state", summary="Everything the fake holds, as one document")
