@@ -107,6 +107,7 @@ function renderHeader(index, state) {
   const counts = index ? index.counts : Object.fromEntries(
     Object.entries(state).filter(([, rows]) => Array.isArray(rows)).map(([name, rows]) => [name, rows.length]));
   $("counts").replaceChildren(...Object.entries(counts).map(([name, n]) => h("span", {}, h("b", {}, n), " ", name)));
+  $("counts").title = Object.entries(counts).map(([name, n]) => `${n} ${name}`).join(", ");  // when the header cuts them
 }
 
 function byDomain(rows, domain) {
