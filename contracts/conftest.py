@@ -136,6 +136,13 @@ def _bootstrap(target: Target, report: Report) -> None:
         whose = "the admin credentials (--dimail-admin)" if target.admin and exc.call.user == target.admin[0] \
             else "People's credentials (--dimail-people)"
         call = exc.call  # said from the call: the provisioner's own message already says "refused"
+        accepted = next((c for c in provisioner.client.journal if c.user == call.user and c.status == 200), None)
+        if accepted is not None:  # good credentials, a missing right: dimail's 2024 server lets only admins read users
+            report.stop("NOT USABLE", f"People's user cannot be set up: dimail accepts the credentials of "
+                                      f"{call.user!r} ({accepted.method} {accepted.path} answered 200) but refused "
+                                      f"{call.method} {call.path} ({call.status}: {exc.detail!r}), so its perms "
+                                      "cannot be checked; give --dimail-admin USER:PASSWORD")
+            return
         report.stop("NOT USABLE", f"dimail refused {whose} of {call.user!r}: {call.method} {call.path} answered "
                                   f"{call.status}: {exc.detail!r}")
     except DimailError as exc:
@@ -197,6 +204,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if target is not None and not report.stopped:
         try:
             report.cleanup = target.cleanup()
+            report.left_behind = target.left_behind
         except Exception as exc:  # the target died during the run: say so, do not hide the results
             report.cleanup = [f"clean-up failed: {exc!r}"]
     closing = config.stash.get(CLOSING_KEY, None)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .drift import Drift, compare, reference_openapi
-from .target import Target
+from .target import DOMAIN_DELETION, Target
 
 # The run's exit status per verdict; 6 and 7 stay clear of pytest's own 2-5 (interrupted, internal, usage, none).
 VERDICTS = {"compatible": 0, "NOT compatible": 1, "UNREACHABLE": 6, "NOT USABLE": 7}
@@ -48,6 +48,7 @@ class Report:
     about: dict[str, Any] = field(default_factory=dict)
     drift: list[Drift] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)
+    left_behind: list[str] = field(default_factory=list)  # domains emptied, kept: the target cannot delete them
     # Why contracts could not run: all of them when `stopped` (its verdict) is set, else the `blocked` ones.
     blocker: str | None = None
     stopped: str | None = None
@@ -130,12 +131,20 @@ class Report:
         lines.append("drift against the fake: " + (", ".join(f"{n} {k}" for k, n in kinds.items()) or "none"))
         if self.cleanup:
             lines += [f"clean-up: {problem}" for problem in self.cleanup]
+        if self.left_behind:
+            lines.append(f"left behind: {self._left_behind()}")
         lines.append(f"verdict: {self.verdict}")
         return lines
 
     def _blocked(self) -> str:
         blocked = self.counts()["blocked"]
         return f"{blocked} contract{'s' if blocked != 1 else ''} could not run: {self.blocker}"
+
+    def _left_behind(self) -> str:
+        n = len(self.left_behind)
+        names = ", ".join(self.left_behind[:3]) + (", …" if n > 3 else "")
+        return f"{n} domain{'s' if n != 1 else ''}, emptied ({names}): the target does not declare " \
+               f"{' '.join(DOMAIN_DELETION)}"
 
     def _chosen(self, outcome: str) -> list[Result]:
         return [r for r in self.results.values() if r.outcome == outcome]
@@ -145,7 +154,8 @@ class Report:
                 "compatible": self.compatible, "counts": self.counts(),
                 "families": {f: self.counts(f) for f in FAMILIES},
                 "results": [asdict(r) for r in self.results.values()],
-                "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup, "blocker": self.blocker}
+                "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup, "left_behind": self.left_behind,
+                "blocker": self.blocker}
 
     def markdown(self) -> str:
         out = [f"# dimail compatibility: {self.about.get('target', '?')}", "",
@@ -179,6 +189,8 @@ class Report:
             out.append("None: the target declares exactly the fake's operations.")
         if self.cleanup:
             out += ["", "## Clean-up problems", "", *(f"- {p}" for p in self.cleanup)]
+        if self.left_behind:
+            out += ["", "## Left behind", "", self._left_behind()]
         return "\n".join(out) + "\n"
 
     def write(self, path: Path) -> list[Path]:

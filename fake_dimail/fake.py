@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 
 from . import errors, models
 from .app import Exchange, create_app, faults_of, journal_of
-from .backend import Backend
+from .backend import BOOTSTRAP_USER, Backend
+from .backend.base import settled
 from .config import Settings
 from .faults import Faults
 from .routes.control_state import index_of
@@ -39,7 +40,15 @@ class FakeDimail(Seeding):
         self._seed = SEEDS[seed] if isinstance(seed, str) else tuple(seed or ())
         self.app.state.seed = self._seed
         self.app.state.seed_name = seed if isinstance(seed, str) else None if seed else "empty"
-        self.seed(self._seed)
+        # A state file that held a state wins over the seed: its users are in it already.
+        if self.settings.state_file is None or not self.backend.keep_in(self.settings.state_file):
+            self.seed(self._seed)
+
+    def close(self) -> None:
+        """Release the `state_file` (written up to the last call already); the fake keeps working in memory."""
+        if self.backend.state_file is not None:
+            self.backend.state_file.close()
+            self.backend.state_file = None
 
     def client(self, follow_redirects: bool = True, **kwargs: Any) -> httpx.Client:
         """An `httpx.Client` whose requests go straight to the app."""
@@ -56,11 +65,12 @@ class FakeDimail(Seeding):
 
     def reset(self, reseed: bool = True) -> None:
         """Empty every store (bootstrap mode), the journal and the faults; seed again unless told not to."""
-        self.backend.reset()
+        with settled(self.backend.state):  # one transaction: a state file never holds the emptied state alone
+            self.backend.reset()
+            if reseed:
+                self.seed(self._seed)
         journal_of(self.app).clear()
         self.faults.clear()
-        if reseed:
-            self.seed(self._seed)
 
     @property
     def faults(self) -> Faults:

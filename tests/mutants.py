@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -99,6 +100,12 @@ def v2_creation_misses_field() -> Any:
                     rename={"password": "secret"})
 
 
+def mailbox_crash_on_unknown_domain() -> Any:
+    """A v1 mailbox created on an unknown domain answers a bare 500, as dimail's 2024 server crashed there: the
+    duplicate-mailbox quirk (also a 500) must not excuse it."""
+    return _Rewrite(_fake().app, status={404: 500}, method="POST", path=r"/domains/[^/]+/mailboxes/[^/]+")
+
+
 def users_without_perms() -> Any:
     """Users without `perms`, in answers and in the document, as dimail's 2024 server had them (before People's
     user could create domains); every other rule is the fake's."""
@@ -168,3 +175,28 @@ class _Unsteerable(_Documented):
 def without_steering() -> Any:
     """Not a mutant: the fake as a real dimail looks to the suite (no steering)."""
     return _Unsteerable(_fake())
+
+
+def without_domain_deletion(fake: FakeDimail | None = None) -> Any:
+    """No DELETE /domains/{domain_name}, as dimail's 2024 server: the clean-up can only empty the run's domains."""
+    return _Without(fake or _fake(), "DELETE", "/domains/{domain_name}", r"/domains/[^/]+")
+
+
+class _AdminsReadUsers:
+    """GET /users/{name} refused (403) to anyone but `admin`, as dimail's 2024 server did."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and re.fullmatch(r"/users/[^/]+", scope["path"]):
+            authorization = dict(scope["headers"]).get(b"authorization", b"")
+            user = base64.b64decode(authorization.removeprefix(b"Basic ")).partition(b":")[0]
+            if user != b"admin":
+                await _answer(send, 403, b'{"detail":"Permission denied"}')
+                return
+        await self.app(scope, receive, send)
+
+
+def users_read_by_admins_only() -> Any:
+    return _AdminsReadUsers(_fake().app)

@@ -32,8 +32,8 @@ import pytest
 from tests.conftest import served
 
 ROOT = Path(__file__).resolve().parents[1]
-SEQUENCE, PEOPLE, RULES, STATEFUL = (f"contracts.test_{m}" for m in ("permission_sequence", "people", "rules",
-                                                                      "stateful"))
+SEQUENCE, PEOPLE, RULES, STATEFUL, SCHEMA = (f"contracts.test_{m}" for m in ("permission_sequence", "people",
+                                                                              "rules", "stateful", "schema"))
 
 
 def suite(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -87,7 +87,8 @@ BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (("contracts",), ("--dimail-app", "tests.mutants:without_steering", "--dimail-report", "{tmp}/r")),
     **{name: (modules, ("--dimail-app", f"tests.mutants:{name}", "--dimail-no-shrink")) for name, modules in (
         ("allow_not_removed", (SEQUENCE,)), ("refusal_answers_200", (SEQUENCE,)),
-        ("v2_creation_misses_field", (STATEFUL,)), ("renamed_field", (PEOPLE,)))},
+        ("v2_creation_misses_field", (STATEFUL,)), ("renamed_field", (PEOPLE,)),
+        ("mailbox_crash_on_unknown_domain", (SCHEMA,)))},
     "test_a_missing_operation_skips_what_needs_it_with_the_reason":
         ((SEQUENCE, RULES), ("--dimail-app", "tests.mutants:missing_operation")),
     "test_nothing_listening_is_unreachable_exit_6_without_drift":
@@ -171,10 +172,14 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"] == {"passed": 128, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["counts"] == {"passed": 158, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["steering"]["passed"] == 2
-    assert report["families"]["schema"]["passed"] == 38 and report["families"]["people"]["passed"] == 13
+    assert report["families"]["schema"]["passed"] == 48 and report["families"]["people"]["passed"] == 13
+    # the default stateful run gets through the links to forwards and public aliases
+    (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
+    reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
+    assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases"} <= set(reached), stateful
     assert report["drift"] == [] and report["cleanup"] == [] and report["blocker"] is None
     markdown = (tmp / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
@@ -264,6 +269,9 @@ def test_an_app_that_cannot_be_built_is_not_usable_exit_7(runs: Runs, request: p
     ("renamed_field", "M2 GET /domains/{d}/address/{local}/: the answer lacks `ox_primary_email`"),
     ("v2_creation_misses_field",
      "test_linked_scenarios_conform: AssertionError: POST /v2/domains/{domain_name}/mailboxes/{user_name}: "),
+    ("mailbox_crash_on_unknown_domain",
+     "test_operation_conforms[POST /domains/{domain_name}/mailboxes/{user_name}]: contracts.expect.ContractBroken: "
+     "POST /domains/{domain_name}/mailboxes/{user_name}: Schemathesis found"),
 ])
 def test_a_wrong_fake_fails_the_suite_naming_the_culprit(runs: Runs, request: pytest.FixtureRequest,
                                                          mutant: str, culprit: str) -> None:
@@ -289,7 +297,7 @@ def test_an_older_dimail_runs_what_it_can_with_the_admin_standing_in(runs: Runs,
     report = json.loads((tmp / "r.json").read_text())
     assert report["verdict"] == "NOT USABLE" and report["blocker"].startswith(why)
     assert report["about"]["people"] == "admin (admin, standing in for la_regie)"
-    for family, passed in (("rules", 74), ("schema", 38), ("people", 13)):
+    for family, passed in (("rules", 94), ("schema", 48), ("people", 13)):
         assert report["families"][family] == {"passed": passed, "failed": 0, "skipped": 0, "blocked": 0}, family
     assert report["families"]["sequence"] == {"passed": 0, "failed": 0, "skipped": 0, "blocked": 1}
     assert report["drift"] and all(d["kind"] == "fields" and "perms" in d["detail"] for d in report["drift"])
@@ -317,7 +325,7 @@ def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(run
             "(--dimail-schema-writes to run it anyway)") in reasons
     assert ("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)"
             in reasons)
-    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 21
+    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 27
 
 
 def test_installing_the_package_leaves_other_projects_test_runs_alone(runs: Runs,

@@ -18,14 +18,15 @@ Where a rule is decided:
 - `domains.py`: domains and their OX contexts; `checks.py`: check, fix, spec;
 - `mailboxes.py`: mailbox creation, v1 paths, views, address;
   `mailboxes_v2.py`: `/v2/` mailboxes; `passwords.py`: passwords, login codes;
-- `aliases.py`: aliases; `steering.py`: what `/_fake/` drives;
+- `aliases.py`: aliases; `forwards.py`: forwards; `public_aliases.py`: public aliases;
+  `steering.py`: what `/_fake/` drives;
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
 
 A new family (forwards, say) is one more mixin here and one routes module.
 Rows change only through the stores' own methods (`fake_dimail.store`), which
 keep every index and are the one place a persistence layer needs to watch.
 
-Facts come from ../shared/dimail/CONTRACT.md; the section is named where a
+Facts come from dimail's CONTRACT.md (see reference/dimail/README.md); the section is named where a
 rule is not obvious, and choices the sources leave open are marked "guess".
 """
 
@@ -42,14 +43,16 @@ from .base import (
     new_password,
 )
 from .domains import Domains
+from .forwards import Forwards
 from .mailboxes_v2 import MailboxesV2
 from .passwords import Passwords
+from .public_aliases import PublicAliases
 from .state import State
 from .steering import PRESETS, Steering
 from .users import Users
 
 
-class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Steering):
+class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Forwards, PublicAliases, Steering):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

@@ -8,15 +8,18 @@ indexed field changes goes through `Store.modify` or one of the helpers below.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..records import (
     AliasRecord,
     CodeRecord,
     DomainRecord,
+    ForwardRecord,
     MailboxRecord,
     OxContext,
     OxUser,
+    PublicAliasRecord,
     UserRecord,
     ox_users,
 )
@@ -33,7 +36,9 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
         "user": lambda key, _: (key[0],),
         "domain": lambda key, _: (key[1],),
     }),
-    "domains": (True, {}),
+    "domains": (True, {  # name -> domain; found too when it takes public aliases
+        "public_alias": lambda _, domain: (True,) if domain.public_alias else (),
+    }),
     "contexts": (False, {  # OX contexts by id
         "name": lambda _, context: (context.name,),
         "domain": lambda _, context: context.domains,
@@ -48,6 +53,13 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "codes": (False, {  # login codes by code
         "mailbox": lambda _, code: ((code.domain, code.local),),
+    }),
+    "forwards": (False, {  # (domain, local part) -> Postfix forward
+        "domain": lambda key, _: (key[0],),
+    }),
+    "public_aliases": (False, {  # (domain, local part) -> the one mailbox it delivers to
+        "domain": lambda key, _: (key[0],),
+        "destination": lambda _, alias: (alias.destination,),
     }),
 }
 STORES = tuple(SPECS)
@@ -68,12 +80,19 @@ class State:
     mailboxes: Store[tuple[str, str], MailboxRecord]
     aliases: Store[tuple[str, str, str], AliasRecord]
     codes: Store[str, CodeRecord]
+    forwards: Store[tuple[str, str], ForwardRecord]
+    public_aliases: Store[tuple[str, str], PublicAliasRecord]
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.dns = SimulatedDNS()
         for name in STORES:
             setattr(self, name, new_store(name))
+        # Told of every store put in place whole (`install`); set by `--state` (backend/persistence.py).
+        self.on_install: Callable[[str], None] | None = None
+        # Backend calls in progress in the lock holder's thread: changed rows are written when it drops to 0.
+        self.depth = 0
+        self.on_settle: Callable[[], None] | None = None
 
     def clear(self) -> None:
         for name in STORES:
@@ -83,6 +102,8 @@ class State:
     def install(self, name: str, rows: dict[Any, Any]) -> None:
         """Put a whole store in place (tests restore deep copies of one)."""
         setattr(self, name, rows if isinstance(rows, Store) else new_store(name, rows))
+        if self.on_install is not None:
+            self.on_install(name)
 
     # --- OX contexts and the domains they map ----------------------------------
 
@@ -120,6 +141,17 @@ class State:
         del self.mailboxes[(domain, local)]
         for code in self.codes.keys_by("mailbox", (domain, local)):
             del self.codes[code]
+        for alias in self.public_aliases.keys_by("destination", f"{local}@{domain}"):
+            del self.public_aliases[alias]
+
+    def address_taken(self, domain: str, local: str) -> bool:
+        """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias."""
+        return (
+            (domain, local) in self.mailboxes
+            or self.aliases.count_by("name", (domain, local)) > 0
+            or (domain, local) in self.forwards
+            or (domain, local) in self.public_aliases
+        )
 
     def delete_user(self, name: str) -> None:
         for key in self.allows.keys_by("user", name):

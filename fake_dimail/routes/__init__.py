@@ -1,6 +1,9 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
-from . import aliases, allows, control, control_state, docs, domains, mailboxes, mailboxes_v2, token, ui, users
+from . import (
+    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, token,
+    ui, users,
+)
 
 ROUTERS = [
     token.router,
@@ -12,6 +15,8 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    forwards.router,
+    public_aliases.router,
     control.router,
     control_state.router,
     ui.router,
