@@ -239,13 +239,13 @@ def test_context_manager_returns_the_given_fake_and_restores_everything_after_an
 
 
 def test_decorator_gives_a_new_fake_per_call_sync_and_async():
-    seen: list[int] = []
+    seen: list[FakeDimail] = []  # the fakes themselves: a freed one's id() may be reused
     mock = mock_dimail("http://dimail.test")
 
     @mock
     def sync_test() -> None:
         assert mock.fake is not None
-        seen.append(id(mock.fake))
+        seen.append(mock.fake)
         assert requests.post("http://dimail.test/users/", auth=("admin", "admin"), timeout=5,
                              json={"name": "u1", "password": "p", "is_admin": False, "perms": []}).status_code == 201
 
@@ -256,7 +256,7 @@ def test_decorator_gives_a_new_fake_per_call_sync_and_async():
 
     sync_test()
     sync_test()  # a new fake: u1 does not exist yet
-    assert len(set(seen)) == 2 and mock.fake is None
+    assert len(seen) == 2 and seen[0] is not seen[1] and mock.fake is None
     assert asyncio.run(async_test()) == 200
     assert sync_test.__name__ == "sync_test"
 
