@@ -191,3 +191,10 @@ WRONG_CONTROL_TOKEN = "Wrong control token: give the --control-token the server 
 
 def state_problem(where: str, problem: str) -> str:
     return f"Inconsistent state document: {where}: {problem}"
+
+
+# --- my/, public, webhook, logs ------------------------------------------------
+# The webhook's success, a bare JSON string (CONTRACT.md §1.1, §4.19).
+PASSWORD_CHANGED = "OK"
+# guess: what the webhook says of a body that names no mailbox and password (no body is declared).
+WEBHOOK_BODY = 'Mailbox not found: send {"email": "<user>@<domain>", "password": "<new password>"}'

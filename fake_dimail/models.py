@@ -537,3 +537,29 @@ class JournalEntry(BaseModel):
     status: int | None = Field(description="null: no answer (an injected connection error or timeout)")
     duration_ms: float
     fault: str | None = Field(description="what was injected instead of dimail's answer")
+
+
+# --- my/, public, webhook, logs ---------------------------------------------------
+
+
+class VisibleResources(BaseModel):
+    aliases: list[str]
+    domains: list[str]
+    mailboxes: list[str]
+
+
+class ServerLogs(BaseModel):
+    logs: list[str]
+
+
+class CrashInfo(BaseModel):
+    name: str
+    size: int
+    date: str
+
+
+class PasswordChange(BaseModel):
+    """What the fake reads from the webhook's undeclared body (guess: dimail's own field names)."""
+
+    email: str
+    password: str

@@ -159,3 +159,18 @@ class CodeRecord:
     expires_at: int | None
     maxuse: int | None
     nbuse: int = 0
+
+
+# --- logs -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CrashRecord:
+    """One deliberate 500, as dimail would have written its crash log file."""
+
+    name: str
+    time: float
+    method: str
+    path: str
+    user: str | None
+    reason: str

@@ -19,6 +19,8 @@ Where a rule is decided:
 - `mailboxes.py`: mailbox creation, v1 paths, views, address;
   `mailboxes_v2.py`: `/v2/` mailboxes; `passwords.py`: passwords, login codes;
 - `aliases.py`: aliases; `steering.py`: what `/_fake/` drives;
+- `my_stuff.py`: `/my/…`; `public.py`: `/public/domains/{d}`, the password webhook;
+  `logs.py`: crash logs (the fake's deliberate 500s);
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
 
 A new family (forwards, say) is one more mixin here and one routes module.
@@ -42,14 +44,17 @@ from .base import (
     new_password,
 )
 from .domains import Domains
+from .logs import Logs
 from .mailboxes_v2 import MailboxesV2
+from .my_stuff import MyStuff
 from .passwords import Passwords
+from .public import Public
 from .state import State
 from .steering import PRESETS, Steering
 from .users import Users
 
 
-class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Steering):
+class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, MyStuff, Public, Logs, Steering):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

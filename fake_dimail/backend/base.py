@@ -123,6 +123,7 @@ class Base:
     mailboxes = _store("mailboxes")
     aliases = _store("aliases")
     codes = _store("codes")
+    crashes = _store("crashes")
 
     @property
     def dns(self) -> SimulatedDNS:

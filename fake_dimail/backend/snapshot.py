@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 from .. import errors
-from ..records import AliasRecord, CodeRecord, DomainRecord, MailboxRecord, OxContext, OxUser, UserRecord, ox_users
+from ..records import AliasRecord, CodeRecord, CrashRecord, DomainRecord, MailboxRecord, OxContext, OxUser, UserRecord, ox_users
 from ..zones import Record
 from . import consistency
 from .state import State, new_store
@@ -26,6 +26,7 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "mailboxes": (MailboxRecord, lambda row: (row.domain, row.local)),
     "aliases": (AliasRecord, lambda row: (row.domain, row.local, row.destination)),
     "codes": (CodeRecord, lambda row: row.code),
+    "crashes": (CrashRecord, lambda row: row.name),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from ..records import (
     AliasRecord,
     CodeRecord,
+    CrashRecord,
     DomainRecord,
     MailboxRecord,
     OxContext,
@@ -49,6 +50,8 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     "codes": (False, {  # login codes by code
         "mailbox": lambda _, code: ((code.domain, code.local),),
     }),
+    # --- logs: crash records by name, oldest first (no index: only read by name or listed whole)
+    "crashes": (False, {}),
 }
 STORES = tuple(SPECS)
 
@@ -68,6 +71,7 @@ class State:
     mailboxes: Store[tuple[str, str], MailboxRecord]
     aliases: Store[tuple[str, str, str], AliasRecord]
     codes: Store[str, CodeRecord]
+    crashes: Store[str, CrashRecord]
 
     def __init__(self) -> None:
         self.lock = threading.RLock()

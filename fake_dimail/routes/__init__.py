@@ -1,6 +1,7 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
 from . import aliases, allows, control, control_state, docs, domains, mailboxes, mailboxes_v2, token, users
+from . import logs, my_stuff, public  # my/, public, webhook, logs
 
 ROUTERS = [
     token.router,
@@ -12,6 +13,10 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    my_stuff.router,
+    public.router,
+    public.webhook_router,
+    logs.router,
     control.router,
     control_state.router,
     docs.router,

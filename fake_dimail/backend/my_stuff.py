@@ -1,0 +1,57 @@
+"""`/my/…`: what a token's API user can see, read from its allows (CONTRACT.md §4.17).
+
+The document words them for "a user who is not an admin or a manager" and
+says "this API user": they are about the API user the token names, not about
+a mailbox. Admins see everything (guess, as on every other listing); anyone
+else, managers included, sees the domains it is allowed on (guess: the
+document does not say what a manager gets), their mailboxes and aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import models
+from ..records import Caller
+from .base import Base, atomic
+
+
+class MyStuff(Base):
+    def _visible_domains(self, caller: Caller) -> list[str]:
+        domains = self.state.domains
+        if caller.is_admin:
+            return list(domains)
+        mine = [d for _, d in self.state.allows.keys_by("user", caller.name) if d in domains]
+        return domains.in_order(mine)
+
+    def _visible_mailboxes(self, domains: list[str]) -> Iterator[str]:
+        # guess: the Dovecot mailboxes (what a user logs into), not OX-only users such as oxadmin
+        for domain in domains:
+            for row in self.state.mailboxes.rows_by("domain", domain):
+                yield row.email
+
+    def _visible_aliases(self, domains: list[str]) -> Iterator[str]:
+        # guess: one address per alias name, however many destinations it has
+        for domain in domains:
+            yield from dict.fromkeys(f"{alias.local}@{domain}" for alias in self.state.aliases.rows_by("domain", domain))
+
+    @atomic
+    def my_domains(self, caller: Caller) -> list[str]:
+        return self._visible_domains(caller)
+
+    @atomic
+    def my_mailboxes(self, caller: Caller) -> list[str]:
+        return list(self._visible_mailboxes(self._visible_domains(caller)))
+
+    @atomic
+    def my_aliases(self, caller: Caller) -> list[str]:
+        return list(self._visible_aliases(self._visible_domains(caller)))
+
+    @atomic
+    def my_resources(self, caller: Caller) -> models.VisibleResources:
+        domains = self._visible_domains(caller)
+        return models.VisibleResources(
+            aliases=list(self._visible_aliases(domains)),
+            domains=domains,
+            mailboxes=list(self._visible_mailboxes(domains)),
+        )
