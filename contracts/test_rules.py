@@ -3,6 +3,8 @@ and duplicates answer dimail's 409s (CONTRACT.md §2, §4)."""
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from provisioner.provisioner import PEOPLE_FEATURES
@@ -14,7 +16,8 @@ from .target import Target
 pytestmark = pytest.mark.contract("rules")
 
 SAMPLE = {"domain_name": "unknown.contract.test", "user_name": "nobody", "user": "nobody", "destination": "x@y.fr",
-          "proconnect": "nobody", "code_string": "nocode"}
+          "proconnect": "nobody", "code_string": "nocode",
+          "crash_name": "nocrash.log"}
 
 
 def _secured() -> list[tuple[str, str, str]]:
@@ -29,6 +32,9 @@ def _secured() -> list[tuple[str, str, str]]:
 
 SECURED = _secured()
 IDS = [f"{m} {p}" for m, p, _ in SECURED]
+# The document's `admin` tag: operations for dimail's administrators only (CONTRACT.md §3.6).
+ADMIN_ONLY = sorted((m, p) for m, p, _ in SECURED
+                    if "admin" in reference_openapi()["paths"][p][m.lower()].get("tags", []))
 
 
 def _url(path: str) -> str:
@@ -65,6 +71,30 @@ def test_wrong_credentials_are_403_permission_denied(dimail_target: Target, meth
     else:
         answer = _send(dimail_target, method, path, bearer="not.a.jwt")
         call = f"{method} {path} with a token that is not a JWT"
+    status(answer, 403, call)
+    equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")
+
+
+@pytest.fixture(scope="module")
+def plain_user(dimail_target: Target) -> tuple[str, str]:
+    """A run-prefixed user without perms, created by People's user (or the admin standing in for it)."""
+    if dimail_target.lacks(("POST", "/users/")):  # a module fixture runs before the per-test requirements
+        pytest.skip("the target does not declare POST /users/")
+    name, password = dimail_target.name("user"), secrets.token_urlsafe(12)
+    user = {"name": name, "password": password, "is_admin": False, "perms": []}
+    status(dimail_target.call("POST", "/users/", auth=dimail_target.people, json=user), 201,
+           "POST /users/ (a user who is not an admin)")
+    dimail_target.created_users.append(name)
+    return name, password
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ONLY, ids=[f"{m} {p}" for m, p in ADMIN_ONLY])
+def test_admin_only_operations_refuse_other_users(dimail_target: Target, plain_user: tuple[str, str], method: str,
+                                                  path: str) -> None:
+    if dimail_target.lacks((method, path)):
+        pytest.skip(f"the target does not declare {method} {path}")
+    answer = _send(dimail_target, method, path, auth=plain_user)
+    call = f"{method} {path} as a user who is not an admin"
     status(answer, 403, call)
     equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")
 
