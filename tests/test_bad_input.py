@@ -202,7 +202,8 @@ class World:
              {"user_name": "contact", "destination": "jean@example.fr"}, 201),
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/code", {"expires_in": 3600, "maxuse": 3}, 201),
             # A crash log: the duplicate's 500 (refusals must leave it too).
-            ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean", {"givenName": "Jean", "surName": "Dupont"}, 500),
+            ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean",
+             {"givenName": "Jean", "surName": "Dupont"}, 500),
         ]
         for who, method, path, payload, status in setup:
             answer = world.send(who, method, path, payload)

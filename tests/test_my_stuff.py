@@ -33,12 +33,15 @@ def test_life_cycle_follows_allows_mailboxes_and_aliases(fake):
                                 "/my/resources": {"aliases": [], "domains": [], "mailboxes": []}}
 
     assert admin.post("/allows/", json={"user": "sub-1", "domain": "example.fr"}).status_code == 201
-    assert regie.post("/domains/example.fr/mailboxes/jean", json={"givenName": "Jean", "surName": "Dupont"}).status_code == 201
+    jean, marie = {"givenName": "Jean", "surName": "Dupont"}, {"givenName": "Marie", "surName": "Curie"}
+    assert regie.post("/domains/example.fr/mailboxes/jean", json=jean).status_code == 201
     assert regie.post("/v2/domains/example.fr/mailboxes/func", json={"features": []}).status_code == 201
-    assert regie.post("/domains/other.fr/mailboxes/marie", json={"givenName": "Marie", "surName": "Curie"}).status_code == 201
-    for local, destination in [("contact", "jean@example.fr"), ("contact", "func@example.fr"), ("info", "x@y.fr")]:
-        assert regie.post("/domains/example.fr/aliases/", json={"user_name": local, "destination": destination}).status_code == 201
-    assert regie.post("/domains/other.fr/aliases/", json={"user_name": "info", "destination": "x@y.fr"}).status_code == 201
+    assert regie.post("/domains/other.fr/mailboxes/marie", json=marie).status_code == 201
+    for domain, local, destination in [("example.fr", "contact", "jean@example.fr"),
+                                       ("example.fr", "contact", "func@example.fr"),
+                                       ("example.fr", "info", "x@y.fr"), ("other.fr", "info", "x@y.fr")]:
+        alias = {"user_name": local, "destination": destination}
+        assert regie.post(f"/domains/{domain}/aliases/", json=alias).status_code == 201
 
     # Only what example.fr holds: the Dovecot mailboxes (no oxadmin), each alias address once.
     assert everything(user) == {

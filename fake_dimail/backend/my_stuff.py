@@ -33,7 +33,8 @@ class MyStuff(Base):
     def _visible_aliases(self, domains: list[str]) -> Iterator[str]:
         # guess: one address per alias name, however many destinations it has
         for domain in domains:
-            yield from dict.fromkeys(f"{alias.local}@{domain}" for alias in self.state.aliases.rows_by("domain", domain))
+            aliases = self.state.aliases.rows_by("domain", domain)
+            yield from dict.fromkeys(f"{alias.local}@{domain}" for alias in aliases)
 
     @atomic
     def my_domains(self, caller: Caller) -> list[str]:

@@ -14,7 +14,17 @@ from functools import cache
 from typing import Any
 
 from .. import errors
-from ..records import AliasRecord, CodeRecord, CrashRecord, DomainRecord, MailboxRecord, OxContext, OxUser, UserRecord, ox_users
+from ..records import (
+    AliasRecord,
+    CodeRecord,
+    CrashRecord,
+    DomainRecord,
+    MailboxRecord,
+    OxContext,
+    OxUser,
+    UserRecord,
+    ox_users,
+)
 from ..zones import Record
 from . import consistency
 from .state import State, new_store
