@@ -72,8 +72,12 @@ def test_webhook_unknown_mailbox_is_404(fake, sent):
     assert fake.state() == before
 
 
-@pytest.mark.parametrize("raw", [None, b"", b"{bad", b"[]", b'"jean@example.fr"', b'{"email": "jean@example.fr"}',
-                                 b'{"email": "jean@example.fr", "password": 5}', b'{"password": "x"}'])
+@pytest.mark.parametrize("raw", [
+    None, b"", b"{bad", b"[]", b'"jean@example.fr"', b'{"email": "jean@example.fr"}', b'{"password": "x"}',
+    b'{"email": "jean@example.fr", "password": 5}', b"\xff\xfe", b"[" * 100_000,
+    # JSON Python parses but no password can be: a lone surrogate, NaN
+    b'{"email": "jean@example.fr", "password": "\\ud800"}', b'{"email": "jean@example.fr", "password": NaN}',
+])
 def test_webhook_body_naming_no_mailbox_is_404_and_changes_nothing(fake, raw):
     fake.add_mailbox("example.fr", "jean")
     before = fake.state()
