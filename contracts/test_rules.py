@@ -32,6 +32,9 @@ def _secured() -> list[tuple[str, str, str]]:
 
 SECURED = _secured()
 IDS = [f"{m} {p}" for m, p, _ in SECURED]
+# Reads the document declares without a scheme (`/spec`, `/public/domains/{d}`): anyone may ask.
+UNSECURED_READS = sorted(("GET", path) for path, item in reference_openapi()["paths"].items()
+                         if "get" in item and not item["get"].get("security"))
 # The document's `admin` tag: operations for dimail's administrators only (CONTRACT.md §3.6).
 ADMIN_ONLY = sorted((m, p) for m, p, _ in SECURED
                     if "admin" in reference_openapi()["paths"][p][m.lower()].get("tags", []))
@@ -73,6 +76,16 @@ def test_wrong_credentials_are_403_permission_denied(dimail_target: Target, meth
         call = f"{method} {path} with a token that is not a JWT"
     status(answer, 403, call)
     equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")
+
+
+@pytest.mark.parametrize(("method", "path"), UNSECURED_READS, ids=[f"{m} {p}" for m, p in UNSECURED_READS])
+def test_operations_without_a_scheme_answer_anyone(dimail_target: Target, method: str, path: str) -> None:
+    if dimail_target.lacks((method, path)):
+        pytest.skip(f"the target does not declare {method} {path}")
+    answer = _send(dimail_target, method, path)
+    call = f"{method} {path} without credentials, for an unknown domain"
+    status(answer, 404, call, "no authentication asked")
+    equal(body(answer, call), {"detail": "Domain not found"}, f"{call}: body")
 
 
 @pytest.fixture(scope="module")
