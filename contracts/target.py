@@ -162,7 +162,7 @@ class Target:
         return problems
 
     def remove(self, domains: list[str], users: list[str]) -> list[str]:
-        """Delete these domains (their aliases and mailboxes first), then these users.
+        """Delete these domains (their aliases, forwards and mailboxes first), then these users.
 
         On a target that cannot delete domains, they are emptied and named in `left_behind`: what a run
         cannot avoid leaving is no incompatibility (People never deletes a domain).
@@ -178,10 +178,14 @@ class Target:
                 aliases = bearer.get(f"/domains/{domain}/aliases/")
                 for local in {a["username"] for a in (aliases.json() if aliases.status_code == 200 else [])}:
                     bearer.delete(f"/domains/{domain}/aliases/{quote(local, safe='')}/all")
+                forwards = bearer.get(f"/domains/{domain}/forwards/")
+                for forward in forwards.json() if forwards.status_code == 200 else []:
+                    bearer.delete(f"/domains/{domain}/forwards/{quote(forward['username'], safe='')}")
                 mailboxes = bearer.get(f"/domains/{domain}/mailboxes/")
                 for mailbox in mailboxes.json() if mailboxes.status_code == 200 else []:
                     local, _, at = mailbox["email"].partition("@")
                     if at == name and local != "oxadmin":
+                        self._delete_public_aliases(bearer, mailbox["email"])
                         problem = self._delete_mailbox(basic, bearer, domain, quote(local, safe=""))
                         if problem:
                             problems.append(problem)
@@ -196,6 +200,13 @@ class Target:
                 if answer.status_code not in (204, 404):
                     problems.append(f"DELETE /users/{user} answered {answer.status_code}: {answer.text[:120]}")
         return problems
+
+    @staticmethod
+    def _delete_public_aliases(bearer: httpx.Client, email: str) -> None:
+        """A mailbox's public aliases live on other domains, perhaps not the run's: they go before it."""
+        received = bearer.get("/aliases", params={"destination": email})
+        for alias in received.json() if received.status_code == 200 else []:
+            bearer.delete(f"/aliases/{quote(alias['alias'], safe='@')}/{quote(email, safe='@')}")
 
     @staticmethod
     def _delete_mailbox(basic: httpx.Client, bearer: httpx.Client, domain: str, local: str) -> str | None:

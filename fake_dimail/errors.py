@@ -191,6 +191,11 @@ WRONG_CONTROL_TOKEN = "Wrong control token: give the --control-token the server 
 
 def state_problem(where: str, problem: str) -> str:
     return f"Inconsistent state document: {where}: {problem}"
+# --- forwards and public aliases (CONTRACT.md §4.12, §4.15) ------------------------
+FORWARD_EXISTS = "Forward already exists"  # guess
+FORWARD_NOT_FOUND = "Forward not found"  # guess
+ADDRESS_IN_USE = "Address already used by a mailbox or an alias"  # guess
+PUBLIC_ALIAS_FORBIDDEN = "Public aliases are not allowed for this destination on the domain"  # guess
 
 
 # --- my/, public, webhook, logs ------------------------------------------------

@@ -537,6 +537,43 @@ class JournalEntry(BaseModel):
     status: int | None = Field(description="null: no answer (an injected connection error or timeout)")
     duration_ms: float
     fault: str | None = Field(description="what was injected instead of dimail's answer")
+# --- forwards and public aliases -------------------------------------------------
+
+_IPV4 = r"\d+\.\d+\.\d+\.\d+"
+NextHop = _constrained(
+    "NextHop", 3, 100, rf"^(smtp:{_DOMAIN}|smtp:\[{_DOMAIN}\]|mx:{_DOMAIN}|lmtp:inet:{_IPV4}(:\d+)?)$"
+)
+# The document's AddressName; named apart so that another family's own AddressName cannot clash with it.
+PubAliasAddress = _constrained("PubAliasAddress", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
+
+
+class Forward(BaseModel):
+    domain: DomainName
+    username: UserName
+    nexthop: str
+
+
+class CreateForward(BaseModel):
+    nexthop: NextHop
+
+
+class UpdateForward(BaseModel):
+    nexthop: NextHop
+
+
+class PubAlias(BaseModel):
+    alias: str
+    description: str
+
+
+class CreatePubAlias(BaseModel):
+    domain: DomainName
+    destination: PubAliasAddress
+    description: str
+
+
+class UpdatePubAlias(BaseModel):
+    description: str
 
 
 # --- my/, public, webhook, logs ---------------------------------------------------

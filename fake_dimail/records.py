@@ -161,6 +161,26 @@ class CodeRecord:
     nbuse: int = 0
 
 
+# --- forwards and public aliases ---------------------------------------------------
+
+
+@dataclass(slots=True)
+class ForwardRecord:
+    """A Postfix forward: mail for `local@domain` is relayed to `nexthop`."""
+
+    domain: str
+    local: str
+    nexthop: str
+
+
+@dataclass(slots=True)
+class PublicAliasRecord:
+    """A random alias on a public-alias domain that delivers to one mailbox."""
+
+    domain: str
+    local: str
+    destination: str
+    description: str
 # --- logs -------------------------------------------------------------------------
 
 

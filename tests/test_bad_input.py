@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fake_dimail import FakeDimail
+from fake_dimail.records import PublicAliasRecord
 
 # --- the v0.8.2 document's constraints (copied from its component schemas) ----------
 
@@ -52,6 +53,16 @@ OPTIONAL_TRANSPORT_RE = (
     r"^(smtp:\[[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}\]|)$"
 )
 QUOTA_RE = r"^[1-9][0-9]*[bkMGT]$"
+NEXT_HOP_RE = (
+    r"^(smtp:[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}"
+    r"|smtp:\[[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}\]"
+    r"|mx:[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}"
+    r"|lmtp:inet:\d+\.\d+\.\d+\.\d+(:\d+)?)$"
+)
+ADDRESS_NAME_RE = (
+    r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*@[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?"
+    r"(\.[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?){0,10}\.[a-z]{2,}$"
+)
 OPTIONAL_QUOTA_RE = r"^([1-9][0-9]*[bkMGT]|)$"
 
 DOMAIN_FEATURES = "'webmail', 'mailbox', 'alias', 'mx' or 'relay'"
@@ -132,6 +143,8 @@ MISSING_BODY = {"type": "missing", "loc": ["body"], "msg": "Field required", "in
 WEBMAIL = {"name": "example.fr", "context_name": "example.fr",
            "features": ["webmail", "mailbox", "alias"], "delivery": "virtual"}
 ALIAS_ONLY = {"name": "alias.fr", "features": ["alias"], "delivery": "virtual"}
+PUBLIC_ALIASES = {"name": "pub.fr", "features": ["alias"], "public_alias": True}
+HIDDEN = "/aliases/hidden@pub.fr/jean@example.fr"  # the world's public alias
 ABSENT = object()
 
 
@@ -148,7 +161,8 @@ class Answer:
         return f"<{self.status} {self.content_type} {self.text[:300]}>"
 
 
-STATE = ("users", "allows", "domains", "contexts", "mailboxes", "aliases", "codes", "crashes")
+STATE = ("users", "allows", "domains", "contexts", "mailboxes", "aliases", "codes", "forwards", "public_aliases",
+         "crashes")
 
 
 class World:
@@ -201,6 +215,8 @@ class World:
             ("regie_bearer", "POST", "/domains/example.fr/aliases/",
              {"user_name": "contact", "destination": "jean@example.fr"}, 201),
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/code", {"expires_in": 3600, "maxuse": 3}, 201),
+            ("regie", "POST", "/domains/", PUBLIC_ALIASES, 201),
+            ("regie_bearer", "POST", "/domains/example.fr/forwards/relay", {"nexthop": "smtp:relay.example.org"}, 201),
             # A crash log: the duplicate's 500 (refusals must leave it too).
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean",
              {"givenName": "Jean", "surName": "Dupont"}, 500),
@@ -208,6 +224,8 @@ class World:
         for who, method, path, payload, status in setup:
             answer = world.send(who, method, path, payload)
             assert answer.status == status, (method, path, answer)
+        # A public alias's name is random: the world's one is put in place under a known name.
+        fake.backend.public_aliases[("pub.fr", "hidden")] = PublicAliasRecord("pub.fr", "hidden", "jean@example.fr", "")
         cls._template = {name: copy.deepcopy(getattr(fake.backend, name)) for name in STATE}
 
     def snapshot(self, *besides: str) -> str:
@@ -279,6 +297,14 @@ BODY_OPS: dict[str, Op] = {
                      {"user_name": "info", "destination": "jean@example.fr"}, ("user_name", "destination")),
     "patch_alias": Op("PATCH", "/domains/example.fr/aliases/contact/jean@example.fr", "regie_bearer",
                       {"allow_to_send": True}),
+    "post_forward": Op("POST", "/domains/example.fr/forwards/info", "regie_bearer",
+                       {"nexthop": "smtp:relay.example.org"}, ("nexthop",)),
+    "patch_forward": Op("PATCH", "/domains/example.fr/forwards/relay", "regie_bearer",
+                        {"nexthop": "mx:mx.example.org"}, ("nexthop",)),
+    "post_public_alias": Op("POST", "/aliases", "regie_bearer",
+                            {"domain": "pub.fr", "destination": "jean@example.fr", "description": "shop"},
+                            ("domain", "destination", "description")),
+    "patch_public_alias": Op("PATCH", HIDDEN, "regie_bearer", {"description": "shopping"}, ("description",)),
 }
 OP_NAMES = list(BODY_OPS)
 
@@ -581,6 +607,25 @@ WRONG: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("patch_alias", {"allow_to_send": "maybe"}, bool_parsing(body("allow_to_send"), "maybe")),
     ("patch_alias", {"allow_to_send": {}}, bool_type(body("allow_to_send"), {})),
     ("patch_alias", {"description": []}, string_type(body("description"), [])),
+    # forwards (NextHop)
+    ("post_forward", {"nexthop": "relay.example.org"}, pattern(body("nexthop"), "relay.example.org", NEXT_HOP_RE)),
+    ("post_forward", {"nexthop": "smtp:Relay.example.org"},
+     pattern(body("nexthop"), "smtp:Relay.example.org", NEXT_HOP_RE)),
+    ("post_forward", {"nexthop": "lmtp:inet:relay.fr"}, pattern(body("nexthop"), "lmtp:inet:relay.fr", NEXT_HOP_RE)),
+    ("post_forward", {"nexthop": "mx"}, too_short(body("nexthop"), "mx", 3)),
+    ("post_forward", {"nexthop": "mx:" + "a" * 98}, too_long(body("nexthop"), "mx:" + "a" * 98, 100)),
+    ("post_forward", {"nexthop": 25}, string_type(body("nexthop"), 25)),
+    ("patch_forward", {"nexthop": None}, string_type(body("nexthop"), None)),
+    ("patch_forward", {"nexthop": "smtp:[relay]"}, pattern(body("nexthop"), "smtp:[relay]", NEXT_HOP_RE)),
+    # public aliases (DomainName, AddressName)
+    ("post_public_alias", {"domain": "Pub.fr"}, pattern(body("domain"), "Pub.fr", DOMAIN_NAME_RE)),
+    ("post_public_alias", {"domain": "fr"}, too_short(body("domain"), "fr", 3)),
+    ("post_public_alias", {"destination": "Jean@example.fr"},
+     pattern(body("destination"), "Jean@example.fr", ADDRESS_NAME_RE)),
+    ("post_public_alias", {"destination": "jean@devnull"}, pattern(body("destination"), "jean@devnull", ADDRESS_NAME_RE)),
+    ("post_public_alias", {"destination": "j@x"}, too_short(body("destination"), "j@x", 5)),
+    ("post_public_alias", {"description": None}, string_type(body("description"), None)),
+    ("patch_public_alias", {"description": 1}, string_type(body("description"), 1)),
 ]
 
 
@@ -635,6 +680,27 @@ def test_invalid_path_names_on_mailbox_creation(world: World, version: str, user
     path = f"{prefix}/domains/{quote(domain, safe='')}/mailboxes/{quote(user, safe='')}"
     answer = refused(world, op.who, "POST", path, op.valid)
     assert_422(answer, *expected)
+
+
+FORWARD_PATH_CASES = [
+    ("GET", "Jean", [pattern(("path", "user_name"), "Jean", USER_NAME_RE)]),
+    ("POST", "Jean", [pattern(("path", "user_name"), "Jean", USER_NAME_RE),
+                      pattern(("path", "domain_name"), "Example.fr", DOMAIN_NAME_RE)]),
+    ("PATCH", "m" * 51, [pattern(("path", "domain_name"), "Example.fr", DOMAIN_NAME_RE),
+                         too_long(("path", "user_name"), "m" * 51, 50)]),
+    ("DELETE", "relay.", [pattern(("path", "user_name"), "relay.", USER_NAME_RE)]),
+]
+
+
+@pytest.mark.parametrize("method,user,expected", FORWARD_PATH_CASES, ids=[m for m, _, _ in FORWARD_PATH_CASES])
+def test_invalid_path_names_on_forwards(world: World, method: str, user: str, expected: list[dict[str, Any]]) -> None:
+    """GET and POST name `user_name` first, PATCH and DELETE `domain_name` (the document's order)."""
+    domain = "Example.fr" if len(expected) == 2 else "example.fr"
+    payload = {"nexthop": "mx:mx.example.org"} if method in ("POST", "PATCH") else ABSENT
+    answer = refused(world, "regie_bearer", method, f"/domains/{domain}/forwards/{user}", payload)
+    assert_422(answer, *expected)
+    answer = refused(world, "regie_bearer", "GET", "/domains/Example.fr/forwards/")
+    assert_422(answer, pattern(("path", "domain_name"), "Example.fr", DOMAIN_NAME_RE))
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
@@ -785,6 +851,32 @@ APP_REFUSALS: list[tuple[str, str, str, Any, int, str | None]] = [
      404, "Alias not found"),
     ("nobody_bearer", "PATCH", "/domains/example.fr/aliases/contact/jean@example.fr", {"allow_to_send": True},
      403, "Permission denied"),
+    # forwards
+    ("regie_bearer", "POST", "/domains/example.fr/forwards/relay", {"nexthop": "mx:mx.example.org"},
+     409, "Forward already exists"),
+    ("regie_bearer", "POST", "/domains/example.fr/forwards/jean", {"nexthop": "mx:mx.example.org"},
+     409, "Address already used by a mailbox or an alias"),
+    ("regie_bearer", "POST", "/domains/example.fr/forwards/contact", {"nexthop": "mx:mx.example.org"},
+     409, "Address already used by a mailbox or an alias"),
+    ("admin_bearer", "POST", "/domains/ghost.fr/forwards/info", {"nexthop": "mx:mx.example.org"},
+     404, "Domain not found"),
+    ("regie_bearer", "POST", "/domains/ghost.fr/forwards/info", {"nexthop": "mx:mx.example.org"},
+     403, "Permission denied"),
+    ("nobody_bearer", "POST", "/domains/example.fr/forwards/info", {"nexthop": "mx:mx.example.org"},
+     403, "Permission denied"),
+    ("regie_bearer", "PATCH", "/domains/example.fr/forwards/ghost", {"nexthop": "mx:mx.example.org"},
+     404, "Forward not found"),
+    ("nobody_bearer", "PATCH", "/domains/example.fr/forwards/relay", {"nexthop": "mx:mx.example.org"},
+     403, "Permission denied"),
+    # public aliases
+    ("regie_bearer", "POST", "/aliases", {"domain": "alias.fr", "destination": "jean@example.fr", "description": ""},
+     403, "Public aliases are not allowed for this destination on the domain"),
+    ("regie_bearer", "POST", "/aliases", {"domain": "ghost.fr", "destination": "jean@example.fr", "description": ""},
+     404, "Domain not found"),
+    ("nobody_bearer", "POST", "/aliases", {"domain": "pub.fr", "destination": "jean@example.fr", "description": ""},
+     403, "Permission denied"),
+    ("regie_bearer", "PATCH", "/aliases/hidden@pub.fr/func@example.fr", {"description": "x"}, 404, "Alias not found"),
+    ("nobody_bearer", "PATCH", HIDDEN, {"description": "x"}, 403, "Permission denied"),
     # the password webhook (no auth, no declared body)
     ("anonymous", "POST", "/webhook/changepassword", {"email": "ghost@example.fr", "password": "x"},
      404, "Mailbox not found"),
@@ -838,6 +930,11 @@ NO_BODY_REFUSALS: list[tuple[str, str, str, int, str]] = [
     ("regie_bearer", "DELETE", "/domains/example.fr/aliases/ghost/all", 404, "Not found"),
     ("regie_bearer", "DELETE", "/domains/example.fr/aliases/contact/jean@example.fr%20", 404, "Not found"),
     ("nobody_bearer", "DELETE", "/domains/example.fr/aliases/contact/all", 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/forwards/ghost", 404, "Forward not found"),
+    ("admin_bearer", "DELETE", "/domains/ghost.fr/forwards/relay", 404, "Domain not found"),
+    ("nobody_bearer", "DELETE", "/domains/example.fr/forwards/relay", 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/aliases/ghost@pub.fr/jean@example.fr", 404, "Alias not found"),
+    ("nobody_bearer", "DELETE", HIDDEN, 403, "Permission denied"),
     # logs (admin only, Basic)
     ("admin", "DELETE", "/logs/crashes/ghost.log", 404, "Not found"),
     ("regie", "DELETE", "/logs/crashes/ghost.log", 403, "Permission denied"),

@@ -173,10 +173,14 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"] == {"passed": 160, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["counts"] == {"passed": 190, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["steering"]["passed"] == 2
-    assert report["families"]["schema"]["passed"] == 48 and report["families"]["people"]["passed"] == 13
+    assert report["families"]["schema"]["passed"] == 58 and report["families"]["people"]["passed"] == 13
+    # the default stateful run gets through the links to forwards and public aliases
+    (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
+    reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
+    assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases"} <= set(reached), stateful
     assert report["drift"] == [] and report["cleanup"] == [] and report["blocker"] is None
     markdown = (tmp / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
@@ -295,7 +299,7 @@ def test_an_older_dimail_runs_what_it_can_with_the_admin_standing_in(runs: Runs,
     report = json.loads((tmp / "r.json").read_text())
     assert report["verdict"] == "NOT USABLE" and report["blocker"].startswith(why)
     assert report["about"]["people"] == "admin (admin, standing in for la_regie)"
-    for family, passed in (("rules", 96), ("schema", 48), ("people", 13)):
+    for family, passed in (("rules", 116), ("schema", 58), ("people", 13)):
         assert report["families"][family] == {"passed": passed, "failed": 0, "skipped": 0, "blocked": 0}, family
     assert report["families"]["sequence"] == {"passed": 0, "failed": 0, "skipped": 0, "blocked": 1}
     assert report["drift"] and all(d["kind"] == "fields" and "perms" in d["detail"] for d in report["drift"])
@@ -323,7 +327,7 @@ def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(run
             "(--dimail-schema-writes to run it anyway)") in reasons
     assert ("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)"
             in reasons)
-    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 23
+    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 29
 
 
 def test_installing_the_package_leaves_other_projects_test_runs_alone(runs: Runs,

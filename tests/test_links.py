@@ -34,11 +34,11 @@ def test_every_link_lands_on_the_fakes_document_with_the_member_filled_in() -> N
     assert added == list(LINKS)
     assert operations(document) == chain_operations()
     found = links_of(document)
-    assert len(found) == len(LINKS) == 22
+    assert len(found) == len(LINKS) == 30
     assert found["POST /domains/ 201 L00"] == {
         "operationId": document["paths"]["/allows/"]["post"]["operationId"],
         "requestBody": {"domain": "$response.body#/name", "user": "ct01-u1"}}
-    assert found["POST /allows/ 201 L08"]["parameters"] == {"domain_name": "$response.body#/domain"}
+    assert found["POST /allows/ 201 L10"]["parameters"] == {"domain_name": "$response.body#/domain"}
 
 
 def test_the_target_document_is_not_changed() -> None:

@@ -87,15 +87,18 @@ def test_server_log_is_the_request_journal(fake, admin):
     fake.client(auth=("la_regie", "wrong")).get("/domains/")
     logs = admin.get("/logs/").json()
     assert list(logs) == ["logs"]
-    assert [line.rsplit(" ", 1)[0] for line in logs["logs"]] == [
+    # "<when the request arrived> <the request log's line>"
+    dates, lines = zip(*(line.split(" ", 1) for line in logs["logs"]))
+    assert all(DATE.match(date) for date in dates), dates
+    assert [line.rsplit(" ", 1)[0] for line in lines] == [
         "GET /public/domains/example.fr 200 user=-", "GET /domains/ 403 user=-"]
-    assert all(line.endswith("ms") for line in logs["logs"])
+    assert all(line.endswith("ms") for line in lines)
     anonymous = fake.client()
     for _ in range(MAX_LINES):
         anonymous.get("/public/domains/nowhere.fr")
     lines = admin.get("/logs/").json()["logs"]
     # The last MAX_LINES only: the earlier GET /logs/ has gone (the journal itself keeps more).
-    assert len(lines) == MAX_LINES and set(lines) == {line for line in lines if line.startswith(
+    assert len(lines) == MAX_LINES and set(lines) == {line for line in lines if line.split(" ", 1)[1].startswith(
         "GET /public/domains/nowhere.fr 404 user=- ")}
     assert len(fake.requests) == MAX_LINES + 4
 

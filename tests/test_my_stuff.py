@@ -97,3 +97,15 @@ def test_no_allow_sees_nothing_of_other_domains(fake):
     assert everything(bearer(fake, "sub-2")) == {
         "/my/domains": ["other.fr"], "/my/mailboxes": [], "/my/aliases": [],
         "/my/resources": {"aliases": [], "domains": ["other.fr"], "mailboxes": []}}
+
+
+def test_public_aliases_of_an_allowed_domain_are_listed_after_its_aliases(fake):
+    regie = fake.client(auth=("la_regie", "password"))
+    assert regie.post("/domains/", json={"name": "pub.fr", "features": ["alias"], "public_alias": True}).status_code == 201
+    fake.add_mailbox("example.fr", "jean")
+    fake.add_alias("pub.fr", "contact", "jean@example.fr")
+    created = bearer(fake, "la_regie").post(
+        "/aliases", json={"domain": "pub.fr", "destination": "jean@example.fr", "description": "shop"})
+    assert created.status_code == 201
+    fake.allow("sub-1", "pub.fr")
+    assert bearer(fake, "sub-1").get("/my/aliases").json() == ["contact@pub.fr", created.json()["alias"]]

@@ -18,7 +18,8 @@ Where a rule is decided:
 - `domains.py`: domains and their OX contexts; `checks.py`: check, fix, spec;
 - `mailboxes.py`: mailbox creation, v1 paths, views, address;
   `mailboxes_v2.py`: `/v2/` mailboxes; `passwords.py`: passwords, login codes;
-- `aliases.py`: aliases; `steering.py`: what `/_fake/` drives;
+- `aliases.py`: aliases; `forwards.py`: forwards; `public_aliases.py`: public aliases;
+  `steering.py`: what `/_fake/` drives;
 - `my_stuff.py`: `/my/…`; `public.py`: `/public/domains/{d}`, the password webhook;
   `logs.py`: crash logs (the fake's deliberate 500s);
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
@@ -44,17 +45,20 @@ from .base import (
     new_password,
 )
 from .domains import Domains
+from .forwards import Forwards
 from .logs import Logs
 from .mailboxes_v2 import MailboxesV2
 from .my_stuff import MyStuff
 from .passwords import Passwords
 from .public import Public
+from .public_aliases import PublicAliases
 from .state import State
 from .steering import PRESETS, Steering
 from .users import Users
 
 
-class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, MyStuff, Public, Logs, Steering):
+class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Forwards, PublicAliases, MyStuff, Public, Logs,
+              Steering):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

@@ -123,6 +123,8 @@ class Base:
     mailboxes = _store("mailboxes")
     aliases = _store("aliases")
     codes = _store("codes")
+    forwards = _store("forwards")
+    public_aliases = _store("public_aliases")
     crashes = _store("crashes")
 
     @property

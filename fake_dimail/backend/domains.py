@@ -123,9 +123,14 @@ class Domains(DomainChecks, Base):
             state.domain_ox_users(state.context_of(name), name)
             or state.mailboxes.count_by("domain", name)
             or state.aliases.count_by("domain", name)
+            or state.forwards.count_by("domain", name)
         ):
             raise errors.conflict(errors.DOMAIN_NOT_EMPTY)
         for key in state.allows.keys_by("domain", name):
             del state.allows[key]
+        # guess: public aliases handed out on the domain go with it (their owners are elsewhere, and no
+        # listing by domain would let an operator empty it first).
+        for key in state.public_aliases.keys_by("domain", name):
+            del state.public_aliases[key]
         # The OX context stays, still mapping the name (guess: dimail does not clean OX up).
         del state.domains[name]

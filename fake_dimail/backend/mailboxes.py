@@ -218,9 +218,10 @@ class Mailboxes(Base):
         return models.Address.model_construct(
             domain_name=domain_name,
             user_name=local,
-            is_alias=self.state.aliases.count_by("name", (domain_name, local)) > 0,
+            is_alias=self.state.aliases.count_by("name", (domain_name, local)) > 0
+            or (domain_name, local) in self.state.public_aliases,
             is_mailbox=(domain_name, local) in self.state.mailboxes,
-            is_forward=False,
+            is_forward=(domain_name, local) in self.state.forwards,
             is_ox=ox is not None,
             ox_primary_email=ox.email if ox else None,
             ox_senders=list(ox.senders) if ox else None,

@@ -31,9 +31,11 @@ class MyStuff(Base):
                 yield row.email
 
     def _visible_aliases(self, domains: list[str]) -> Iterator[str]:
-        # guess: one address per alias name, however many destinations it has
+        # guess: one address per alias name, however many destinations it has; the domain's public
+        # aliases after its own (the user may read both)
+        state = self.state
         for domain in domains:
-            aliases = self.state.aliases.rows_by("domain", domain)
+            aliases = [*state.aliases.rows_by("domain", domain), *state.public_aliases.rows_by("domain", domain)]
             yield from dict.fromkeys(f"{alias.local}@{domain}" for alias in aliases)
 
     @atomic

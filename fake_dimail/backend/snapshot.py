@@ -19,9 +19,11 @@ from ..records import (
     CodeRecord,
     CrashRecord,
     DomainRecord,
+    ForwardRecord,
     MailboxRecord,
     OxContext,
     OxUser,
+    PublicAliasRecord,
     UserRecord,
     ox_users,
 )
@@ -36,6 +38,8 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "mailboxes": (MailboxRecord, lambda row: (row.domain, row.local)),
     "aliases": (AliasRecord, lambda row: (row.domain, row.local, row.destination)),
     "codes": (CodeRecord, lambda row: row.code),
+    "forwards": (ForwardRecord, lambda row: (row.domain, row.local)),
+    "public_aliases": (PublicAliasRecord, lambda row: (row.domain, row.local)),
     "crashes": (CrashRecord, lambda row: row.name),
 }
 

@@ -15,9 +15,11 @@ from ..records import (
     CodeRecord,
     CrashRecord,
     DomainRecord,
+    ForwardRecord,
     MailboxRecord,
     OxContext,
     OxUser,
+    PublicAliasRecord,
     UserRecord,
     ox_users,
 )
@@ -34,7 +36,9 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
         "user": lambda key, _: (key[0],),
         "domain": lambda key, _: (key[1],),
     }),
-    "domains": (True, {}),
+    "domains": (True, {  # name -> domain; found too when it takes public aliases
+        "public_alias": lambda _, domain: (True,) if domain.public_alias else (),
+    }),
     "contexts": (False, {  # OX contexts by id
         "name": lambda _, context: (context.name,),
         "domain": lambda _, context: context.domains,
@@ -49,6 +53,13 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "codes": (False, {  # login codes by code
         "mailbox": lambda _, code: ((code.domain, code.local),),
+    }),
+    "forwards": (False, {  # (domain, local part) -> Postfix forward
+        "domain": lambda key, _: (key[0],),
+    }),
+    "public_aliases": (False, {  # (domain, local part) -> the one mailbox it delivers to
+        "domain": lambda key, _: (key[0],),
+        "destination": lambda _, alias: (alias.destination,),
     }),
     # --- logs: crash records by name, oldest first (no index: only read by name or listed whole)
     "crashes": (False, {}),
@@ -71,6 +82,8 @@ class State:
     mailboxes: Store[tuple[str, str], MailboxRecord]
     aliases: Store[tuple[str, str, str], AliasRecord]
     codes: Store[str, CodeRecord]
+    forwards: Store[tuple[str, str], ForwardRecord]
+    public_aliases: Store[tuple[str, str], PublicAliasRecord]
     crashes: Store[str, CrashRecord]
 
     def __init__(self) -> None:
@@ -124,6 +137,17 @@ class State:
         del self.mailboxes[(domain, local)]
         for code in self.codes.keys_by("mailbox", (domain, local)):
             del self.codes[code]
+        for alias in self.public_aliases.keys_by("destination", f"{local}@{domain}"):
+            del self.public_aliases[alias]
+
+    def address_taken(self, domain: str, local: str) -> bool:
+        """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias."""
+        return (
+            (domain, local) in self.mailboxes
+            or self.aliases.count_by("name", (domain, local)) > 0
+            or (domain, local) in self.forwards
+            or (domain, local) in self.public_aliases
+        )
 
     def delete_user(self, name: str) -> None:
         for key in self.allows.keys_by("user", name):

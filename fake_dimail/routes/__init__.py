@@ -1,6 +1,9 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
-from . import aliases, allows, control, control_state, docs, domains, mailboxes, mailboxes_v2, token, users
+from . import (
+    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, token,
+    users,
+)
 from . import logs, my_stuff, public  # my/, public, webhook, logs
 
 ROUTERS = [
@@ -13,6 +16,8 @@ ROUTERS = [
     mailboxes.address_router,
     mailboxes_v2.router,
     aliases.router,
+    forwards.router,
+    public_aliases.router,
     my_stuff.router,
     public.router,
     public.webhook_router,
