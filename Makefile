@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 # Where `make run` listens: `make run HOST=0.0.0.0 PORT=8002`. 8001 is the host port of People's dimail container.
 HOST ?= 127.0.0.1
 PORT ?= 8001
+# `make run STATE=dev.db` keeps the state in that file across restarts (`--state`); default: memory only.
+STATE ?=
 
 .PHONY: run test bench install install-test clean
 
@@ -26,7 +28,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 run: install
-	$(BIN)/fake-dimail serve --host $(HOST) --port $(PORT) --seed people-dev --dns auto
+	$(BIN)/fake-dimail serve --host $(HOST) --port $(PORT) --seed people-dev --dns auto $(if $(STATE),--state $(STATE))
 
 test: install-test
 	$(BIN)/python -m pytest -q
@@ -37,6 +39,7 @@ bench: install-test
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/inprocess.py
 	$(BIN)/python benchmarks/rates.py
+	$(BIN)/python benchmarks/persistence.py
 	$(BIN)/python benchmarks/goals.py
 
 clean:

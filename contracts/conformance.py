@@ -27,6 +27,19 @@ QUIRKS: dict[tuple[str, str, int], str] = {
     ("GET", "/domains/{domain_name}/aliases/", 412): "alias read by destination only (CONTRACT §6 #13)",
     ("DELETE", "/allows/{domain_name}/{user_name}", 403): "refusal v0.8.2 does not declare here (CONTRACT §4.3, inferred: kept like every other Basic route)",
 }
+# Operations that stop a platform, move its data away, or cut its users off: sent only with
+# --dimail-system-writes, whatever the target (a generated call could stop a real dimail).
+SHUTDOWN = ("GET", "/system/shutdown")
+PLATFORM = frozenset({
+    SHUTDOWN,
+    ("PATCH", "/system/database/{db_name}"),
+    ("POST", "/system/database/{db_name}/{schema_name}"),
+    ("PATCH", "/system/import_domain/{domain_name}"),
+    ("GET", "/system/move_mailbox/{domain_name}/{user_name}"),
+    ("POST", "/system/check_contexts"),
+    ("GET", "/system/disconnect/{domain_name}/{user_name}"),
+})
+PLATFORM_SKIP = "acts on the platform itself (stops, moves, disconnects): never sent without --dimail-system-writes"
 # What these create carries the run's prefix, so that clean-up finds it and nothing else is touched.
 NAMED = {("POST", "/domains/"): "domain", ("POST", "/users/"): "user"}
 TEXT_422 = "422 with a text detail (e.g. a feature the domain lacks) where the document declares the list (CONTRACT §1.4)"

@@ -55,6 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("contract")
         if marker is not None:
             report.families[item.nodeid] = marker.args[0]
+    # The shutdown (sent only with --dimail-system-writes) goes last: nothing answers after it.
+    items.sort(key=lambda item: item.name.endswith("[GET /system/shutdown]"))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -32,6 +32,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write PATH.json and PATH.md: the compatibility report")
     group.addoption("--dimail-schema-writes", action="store_true",
                     help="run the schema contracts of writing operations on a real dimail too (random data)")
+    group.addoption("--dimail-system-writes", action="store_true",
+                    help="also send the operations that stop or move a platform (GET /system/shutdown, "
+                         "/system/database/*, import_domain, move_mailbox, check_contexts, disconnect): "
+                         "never sent otherwise, to any target")
     group.addoption("--dimail-examples", metavar="N", type=int, default=None,
                     help="hypothesis examples per property, drawn at random (default: 8, the same ones every run)")
     group.addoption("--dimail-no-shrink", action="store_true",
@@ -84,6 +88,10 @@ def _check_app(spec: str) -> None:
 def examples(config: pytest.Config) -> int:
     value = config.getoption("--dimail-examples")
     return 8 if value is None else max(1, value)
+
+
+def platform_writes(config: pytest.Config) -> bool:
+    return bool(config.getoption("--dimail-system-writes"))
 
 
 def quick(config: pytest.Config) -> bool:

@@ -70,6 +70,7 @@ class Target:
     openapi: dict[str, Any] = field(default_factory=dict)
     created_domains: list[str] = field(default_factory=list)
     created_users: list[str] = field(default_factory=list)
+    cleanup_problems: list[str] = field(default_factory=list)
     # Emptied but kept: the target has no domain deletion (dimail's 2024 server).
     left_behind: list[str] = field(default_factory=list)
     # The admin's credentials are in `people`: People's user could not be given its perms.
@@ -156,10 +157,12 @@ class Target:
 
     def cleanup(self) -> list[str]:
         """Delete every domain and user this run created; what could not be deleted, described."""
-        problems = self.remove(self.created_domains, self.created_users)
+        # Nothing left (a clean-up already ran): no call, so it also works once the target has stopped.
+        if self.created_domains or self.created_users:
+            self.cleanup_problems += self.remove(self.created_domains, self.created_users)
         self.created_domains.clear()
         self.created_users.clear()
-        return problems
+        return list(self.cleanup_problems)
 
     def remove(self, domains: list[str], users: list[str]) -> list[str]:
         """Delete these domains (their aliases, forwards and mailboxes first), then these users.

@@ -9,14 +9,17 @@ import pytest
 
 from provisioner.provisioner import PEOPLE_FEATURES
 
+from .conformance import PLATFORM, PLATFORM_SKIP
 from .drift import reference_openapi
 from .expect import body, equal, status
+from .plugin import platform_writes
 from .target import Target
 
 pytestmark = pytest.mark.contract("rules")
 
 SAMPLE = {"domain_name": "unknown.contract.test", "user_name": "nobody", "user": "nobody", "destination": "x@y.fr",
-          "proconnect": "nobody", "code_string": "nocode",
+          "proconnect": "nobody", "code_string": "nocode", "name": "nobody", "store_name": "nobody",
+          "db_name": "nobody", "schema_name": "nobody",
           "crash_name": "nocrash.log"}
 
 
@@ -139,3 +142,47 @@ def test_unknown_domain_is_404_domain_not_found(dimail_target: Target) -> None:
     answer = dimail_target.call("GET", "/domains/unknown.contract.test/check", auth=dimail_target.people)
     status(answer, 404, "GET /domains/{unknown}/check")
     equal(body(answer, "check"), {"detail": "Domain not found"}, "GET /domains/{unknown}/check: body")
+
+
+# --- /system/…: admins only (CONTRACT.md §3.6) ------------------------------------------
+
+SYSTEM = [(m, p, s) for m, p, s in SECURED if p.startswith("/system/")]
+# Valid bodies, so that the refusal, not the validation, answers.
+SYSTEM_BODIES = {
+    "/system/rate_limits/{name}": {"name": "nobody", "limits": []},
+    "/system/check_contexts": {"contexts": []},
+    "/system/import_domain/{domain_name}": {"moving_from": "nowhere", "moving_mailboxes": [], "moving_aliases": [],
+                                            "moving_senders": [], "moving_dkim": None},
+    "/system/database/{db_name}": {"move_to": "nowhere"},
+}
+
+
+@pytest.fixture(scope="module")
+def non_admin(dimail_target: Target) -> tuple[str, str]:
+    """A user of the run without any right: People's user creates it (it has `create_users`)."""
+    name, password = dimail_target.name("user"), secrets.token_urlsafe(12)
+    answer = dimail_target.call("POST", "/users/", auth=dimail_target.people,
+                                json={"name": name, "password": password, "is_admin": False, "perms": []})
+    status(answer, 201, "POST /users/ for a user without rights")
+    dimail_target.created_users.append(name)
+    return name, password
+
+
+@pytest.mark.parametrize(("method", "path", "scheme"), SYSTEM, ids=[f"{m} {p}" for m, p, _ in SYSTEM])
+def test_system_operations_refuse_a_non_admin(dimail_target: Target, non_admin: tuple[str, str],
+                                              request: pytest.FixtureRequest, method: str, path: str,
+                                              scheme: str) -> None:
+    if dimail_target.lacks((method, path)):
+        pytest.skip(f"the target does not declare {method} {path}")
+    if (method, path) in PLATFORM and not platform_writes(request.config):
+        pytest.skip(f"{method} {path} {PLATFORM_SKIP}")  # a dimail that let it through would stop or move
+    credentials: dict[str, object] = {"auth": non_admin}
+    if scheme == "TokenUser":
+        token = dimail_target.call("GET", "/token/", auth=non_admin)
+        status(token, 200, "GET /token/ for a user without rights")
+        credentials = {"bearer": token.json()["access_token"]}
+    json_body = SYSTEM_BODIES.get(path, {}) if method in ("POST", "PATCH") else None
+    answer = dimail_target.call(method, _url(path), json=json_body, **credentials)  # type: ignore[arg-type]
+    call = f"{method} {path} as a user who is not an admin"
+    status(answer, 403, call)
+    equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")

@@ -5,6 +5,9 @@ Checks: declared status code, declared content type, body matching the declared 
 5xx — except dimail's documented quirks (`conformance.QUIRKS`), which are excused and named. Requests carry
 valid credentials (admin's when given, else People's); `test_rules.py` covers refusals.
 
+The operations that stop or move a platform (`conformance.PLATFORM`) are never sent without
+`--dimail-system-writes`; with it, the shutdown is the run's last call, after the clean-up.
+
 Against a target that is not a fake, only reading operations run: generated bodies would write
 random data outside the run's prefix (`--dimail-schema-writes` forces them).
 """
@@ -17,10 +20,20 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from .conformance import CHECKS, DUPLICATE, authorization, excused, in_no_domain, send
+from .conformance import (
+    CHECKS,
+    DUPLICATE,
+    PLATFORM,
+    PLATFORM_SKIP,
+    SHUTDOWN,
+    authorization,
+    excused,
+    in_no_domain,
+    send,
+)
 from .drift import reference_openapi
 from .expect import ContractBroken
-from .plugin import examples, quick
+from .plugin import examples, platform_writes, quick
 from .target import Target
 
 pytestmark = pytest.mark.contract("schema")
@@ -44,13 +57,18 @@ def test_operation_conforms(dimail_target: Target, target_schema: Any, auth_head
                             request: pytest.FixtureRequest, method: str, path: str) -> None:
     if dimail_target.lacks((method, path)):
         pytest.skip(f"the target does not declare {method} {path}")
+    if (method, path) in PLATFORM and not platform_writes(request.config):
+        pytest.skip(f"{method} {path} {PLATFORM_SKIP}")
+    if (method, path) == SHUTDOWN:
+        # The last contract of the run (conftest orders it so): nothing can be deleted afterwards.
+        dimail_target.cleanup()
     if method != "GET" and not dimail_target.steerable and not request.config.getoption("--dimail-schema-writes"):
         pytest.skip(f"{method} {path} writes: generated bodies would leave random data on a real dimail "
                     "(--dimail-schema-writes to run it anyway)")
     operation = target_schema[path][method]
     seen_quirks: set[str] = set()
 
-    @settings(max_examples=examples(request.config), deadline=None, database=None,
+    @settings(max_examples=1 if (method, path) == SHUTDOWN else examples(request.config), deadline=None, database=None,
               derandomize=quick(request.config), suppress_health_check=list(HealthCheck), print_blob=False)
     @given(case=operation.as_strategy())
     def conforms(case: schemathesis.Case) -> None:

@@ -21,6 +21,7 @@ from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
 from .guard import ControlGuard, is_control
 from .journal import Exchange, Journal
 from .routes import ROUTERS
+from .shutdown import RefuseWhenStopped, Shutdown
 
 log = logging.getLogger("fake_dimail.requests")
 
@@ -157,6 +158,8 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     app.add_middleware(ControlGuard, settings=settings)
     app.add_middleware(FaultInjection, faults=app.state.faults)
     app.add_middleware(RequestJournal, journal=app.state.journal, settings=settings)
+    app.state.shutdown = Shutdown()
+    app.add_middleware(RefuseWhenStopped, shutdown=app.state.shutdown, faults=app.state.faults)
     return app
 
 

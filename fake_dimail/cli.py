@@ -6,15 +6,18 @@ import argparse
 import errno
 import ipaddress
 import logging
+import signal
 import socket
 import sys
 from urllib.parse import urlsplit
 
 from . import __version__
+from .backend.persistence import StateFileError
 from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
 from .faults import uvicorn_abort
 from .seeds import SEEDS
+from .shutdown import shutdown_of
 
 
 def _port(value: str) -> int:
@@ -83,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--control-token", metavar="TOKEN",
                        help="make /_fake/ require 'Authorization: Bearer TOKEN' (or the dashboard's login cookie); "
                        "default: no authentication, fine on 127.0.0.1")
+    serve.add_argument("--state", metavar="FILE",
+                       help="keep the state in this SQLite file across restarts: loaded at start (it then wins "
+                       "over --seed), created if missing, every acknowledged write in it before the answer")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
 
@@ -122,9 +128,17 @@ def main(argv: list[str] | None = None) -> int:
         certs_on_check=args.certs_on_check,
         request_log_level=logging.INFO,
         control_token=args.control_token,
+        state_file=args.state,
     )
-    fake = FakeDimail(settings=settings, seed=args.seed)
+    try:
+        fake = FakeDimail(settings=settings, seed=args.seed)
+    except StateFileError as error:
+        raise SystemExit(f"fake-dimail: error: --state {error}") from None
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
+    if args.state:  # the file's users, not the seed's
+        names = list(fake.backend.users)
+        users = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") + \
+            f" (state: {args.state})" if names else f"none (bootstrap mode; state: {args.state})"
     host = f"[{args.host}]" if ":" in args.host else args.host
     # `/` stays dimail's 404: a redirect there would answer clients probing dimail's root with a page of the fake's.
     print(f"fake-dimail {__version__} on http://{host}:{args.port}/ — users: {users} — DNS: {args.dns} "
@@ -135,6 +149,20 @@ def main(argv: list[str] | None = None) -> int:
         print(warning, file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn.Config(fake.app, access_log=False, log_level="warning"))
     fake.faults.abort = uvicorn_abort(server)
-    with sock:
-        server.run(sockets=[sock])
+    shutdown_of(fake.app).stop_server = lambda: setattr(server, "should_exit", True)
+    if args.state:
+        # uvicorn stops gracefully, then raises SIGTERM again: here, so that the file is closed
+        # (its write-ahead log folded in) and `docker stop` leaves one self-contained file.
+        signal.signal(signal.SIGTERM, _terminated)
+    try:
+        with sock:
+            server.run(sockets=[sock])
+    finally:
+        fake.close()
+    if fake.stopped:
+        print("fake-dimail: stopped by GET /system/shutdown", file=sys.stderr, flush=True)
     return 0
+
+
+def _terminated(signum: int, _: object) -> None:
+    raise SystemExit(128 + signum)

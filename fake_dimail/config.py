@@ -34,3 +34,6 @@ class Settings:
     request_log_level: int = logging.DEBUG
     # `/_fake/` then requires `Authorization: Bearer <token>` or the dashboard's login cookie (guard.py).
     control_token: str | None = None
+    # Keep the state in this SQLite file across restarts (`--state`): loaded at start (then no seeding),
+    # every acknowledged write in it before the answer is sent. None: the state lives in memory only.
+    state_file: str | None = None

@@ -8,6 +8,8 @@ as a guess (sources: dimail's CONTRACT.md, see reference/dimail/README.md).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 # --- authentication -------------------------------------------------------
 NOT_AUTHENTICATED = "Not authenticated"
 INVALID_CREDENTIALS = "Invalid authentication credentials"
@@ -196,6 +198,23 @@ FORWARD_EXISTS = "Forward already exists"  # guess
 FORWARD_NOT_FOUND = "Forward not found"  # guess
 ADDRESS_IN_USE = "Address already used by a mailbox or an alias"  # guess
 PUBLIC_ALIAS_FORBIDDEN = "Public aliases are not allowed for this destination on the domain"  # guess
+# --- system (/system/…) ------------------------------------------------------
+RATE_LIMIT_NOT_FOUND = "Rate limit not found"  # guess
+RATE_LIMIT_EXISTS = "Rate limit already exists"  # guess
+RATE_LIMIT_NAME_MISMATCH = "The name in the body must be the name in the path"  # guess
+STORE_NOT_FOUND = "Store not found"  # guess
+DATABASE_NOT_FOUND = "Database not found"  # guess
+DOMAIN_NOT_MOVING = "Domain is not moving"  # guess
+MAILBOX_ALREADY_MOVED = "Mailbox is not waiting to be moved"  # guess
+MOVE_NOT_FOUND = "Domain is not moving: nothing to complete"  # the fake's own
+
+# Whether the operation being served declares 410 (set per request by `strict_json.DimailRoute`):
+# only those refuse a moving domain, and the rights helpers do it, where the document orders it.
+MOVING_DECLARED: ContextVar[bool] = ContextVar("fake_dimail_moving_declared", default=False)
+
+
+def not_in_domain(address: str, domain: str) -> str:
+    return f"{address} is not an address of {domain}"  # guess
 
 
 # --- my/, public, webhook, logs ------------------------------------------------

@@ -11,7 +11,8 @@ from pydantic import TypeAdapter
 
 from . import errors, models
 from .app import Exchange, create_app, faults_of, journal_of
-from .backend import Backend
+from .backend import BOOTSTRAP_USER, Backend
+from .backend.base import settled
 from .config import Settings
 from .faults import Faults
 from .routes.control_state import index_of
@@ -19,6 +20,7 @@ from .seeding import Seeding
 from .security import encode_token
 from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
+from .shutdown import shutdown_of
 
 class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
@@ -39,7 +41,15 @@ class FakeDimail(Seeding):
         self._seed = SEEDS[seed] if isinstance(seed, str) else tuple(seed or ())
         self.app.state.seed = self._seed
         self.app.state.seed_name = seed if isinstance(seed, str) else None if seed else "empty"
-        self.seed(self._seed)
+        # A state file that held a state wins over the seed: its users are in it already.
+        if self.settings.state_file is None or not self.backend.keep_in(self.settings.state_file):
+            self.seed(self._seed)
+
+    def close(self) -> None:
+        """Release the `state_file` (written up to the last call already); the fake keeps working in memory."""
+        if self.backend.state_file is not None:
+            self.backend.state_file.close()
+            self.backend.state_file = None
 
     def client(self, follow_redirects: bool = True, **kwargs: Any) -> httpx.Client:
         """An `httpx.Client` whose requests go straight to the app."""
@@ -56,11 +66,13 @@ class FakeDimail(Seeding):
 
     def reset(self, reseed: bool = True) -> None:
         """Empty every store (bootstrap mode), the journal and the faults; seed again unless told not to."""
-        self.backend.reset()
+        with settled(self.backend.state):  # one transaction: a state file never holds the emptied state alone
+            self.backend.reset()
+            if reseed:
+                self.seed(self._seed)
+        self.restart()
         journal_of(self.app).clear()
         self.faults.clear()
-        if reseed:
-            self.seed(self._seed)
 
     @property
     def faults(self) -> Faults:
@@ -123,7 +135,8 @@ class FakeDimail(Seeding):
 
     def state(self) -> dict[str, Any]:
         """Everything the fake holds, as plain JSON-able data read under the lock: users (with their
-        password hashes), allows, domains (checks, platform), OX contexts, mailboxes, aliases, codes, crash logs, zones.
+        password hashes), allows, domains (checks, platform), OX contexts, mailboxes, aliases, codes,
+        rate limits, moves, databases, mail queue, crash logs, zones.
         Safe while requests are in flight, unlike the live stores; `backend.load(document)` puts it back."""
         return self.backend.snapshot()
 
@@ -148,6 +161,37 @@ class FakeDimail(Seeding):
     def fix(self, domain: str) -> dict[str, Any]:
         """Run the domain's fix as an admin's `GET /domains/{d}/fix` would, and return the body."""
         return self.backend.fix_domain(self._root, domain).model_dump(mode="json")
+    # --- steering of the system family: moves, the mail queue, a stopped server ------------
+
+    def set_moving(self, domain: str, *, moving_from: str | None = None,
+                   moving_to: str | None = None) -> dict[str, Any]:
+        """Mark `domain` moving (410 where declared): from another platform (its mailboxes then need
+        `move_mailbox`; the last one completes the move) or to one (until `complete_move`)."""
+        change = models.MoveChange(moving_from=moving_from, moving_to=moving_to)
+        return self.backend.set_moving(domain, change).model_dump(mode="json")
+
+    def move(self, domain: str) -> dict[str, Any]:
+        """The domain's move: where from or to, and the mailboxes still to move."""
+        return self.backend.move_state(domain).model_dump(mode="json")
+
+    def complete_move(self, domain: str) -> None:
+        self.backend.complete_move(domain)
+
+    def queue_mail(self, domain: str, user: str) -> str:
+        """A mail waiting for `user@domain`; returns its queue id, as `/system/mailqueue` lists it."""
+        return self.backend.queue_mail(domain, user).queue_id
+
+    def flush_mailqueue(self, domain: str, user: str) -> None:
+        self.backend.flush_mailqueue(domain, user)
+
+    @property
+    def stopped(self) -> bool:
+        """True after `GET /system/shutdown`: every request is then refused as by a closed port."""
+        return shutdown_of(self.app).stopped
+
+    def restart(self) -> None:
+        """Answer again after a shutdown, with the state it had (`reset()` restarts it too)."""
+        shutdown_of(self.app).stopped = False
 
 
 _DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)

@@ -574,6 +574,177 @@ class CreatePubAlias(BaseModel):
 
 class UpdatePubAlias(BaseModel):
     description: str
+# --- system (/system/…) -------------------------------------------------------
+
+
+class ModuleStatus(BaseModel):
+    status: bool = True
+    detail: list[str] = []
+
+
+class ServerStatus(BaseModel):
+    remote_module: ModuleStatus
+    certbot_module: ModuleStatus
+    opendkim_module: ModuleStatus
+    openxchange_module: ModuleStatus
+    sql_api_module: ModuleStatus
+    sql_dkim_module: ModuleStatus
+    sql_imap_module: ModuleStatus
+    sql_postfix_module: ModuleStatus
+    business_module: ModuleStatus
+    status: bool
+
+
+class ApiVersion(BaseModel):
+    version: str
+    changelog: list[str]
+
+
+class TechDomain(BaseModel):
+    tech_name: str
+    host_name: str
+
+
+class Limit(BaseModel):
+    seconds: int
+    emails: int
+
+
+class RateLimit(BaseModel):
+    name: str
+    limits: list[Limit]
+
+
+class StoreInfo(BaseModel):
+    name: str
+    host: str
+    transport: str
+    nb_mailboxes: int = 0
+    used_inodes: int | None = None
+    total_inodes: int = 0
+    available_inodes: int = 0
+    used_space: int | None = None
+    total_space: int = 0
+    available_space: int = 0
+
+
+class MailboxStorage(str, enum.Enum):
+    local = "local"
+    proxy = "proxy"
+    unknown = "unknown"
+
+
+class MailboxInfo(BaseModel):
+    email: str
+    storage: MailboxStorage = MailboxStorage.unknown
+    store: str | None = None
+    imap_dir: bool = False
+    sieve_dir: bool = False
+    need_moving: bool = False
+    moving_away: bool = False
+
+
+class CheckContext(BaseModel):
+    cid: int
+    name: str
+    schema_name: str
+    domains: list[str]
+
+
+class CheckContexts(BaseModel):
+    contexts: list[CheckContext]
+
+
+class ContextStatus(str, enum.Enum):
+    available = "available"
+    differ = "differ"
+    partial = "partial"
+    same = "same"
+
+
+class CheckedContext(BaseModel):
+    cid: int
+    name: str
+    schema_name: str
+    domains: list[str]
+    status: ContextStatus
+    comment: list[str]
+
+
+class CheckedContexts(BaseModel):
+    contexts: list[CheckedContext]
+    schemas: dict[str, str]
+
+
+class MovingMailbox(BaseModel):
+    username: str
+    password: str
+    active: str | None = None
+    imap_active: str | None = None
+    smtp_active: str | None = None
+    rate_limit: str | None
+
+
+class MovingAlias(BaseModel):
+    alias: str
+    destination: str
+
+
+class MovingSender(BaseModel):
+    login: str
+    sender: str
+
+
+class MovingDkim(BaseModel):
+    selector: str | None
+    private: str | None
+    public: str | None
+
+
+class ImportDomain(BaseModel):
+    moving_from: str
+    moving_mailboxes: list[MovingMailbox]
+    moving_aliases: list[MovingAlias]
+    moving_senders: list[MovingSender]
+    moving_dkim: MovingDkim | None
+
+
+class UpdateDatabase(BaseModel):
+    move_to: str
+
+
+class SchemaName(BaseModel):
+    name: str
+
+
+class FailedMove(Detail):
+    pass
+
+
+# The fake's steering of moves and of the mail queue (`/_fake/`), not dimail's.
+
+
+class MoveChange(BaseModel):
+    """Put a domain in "moving" state: coming from another platform, or leaving for one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    moving_from: str | None = Field(default=None, description="the platform it comes from: every mailbox of the "
+                                                               "domain then needs moving (`move_mailbox`)")
+    moving_to: str | None = Field(default=None, description="the platform it leaves for (its mailboxes are "
+                                                             "`moving_away`)")
+
+
+class MoveState(BaseModel):
+    domain: str
+    moving_from: str | None
+    moving_to: str | None
+    pending: list[str] = Field(description="mailboxes still to be moved here, by e-mail")
+
+
+class QueuedMailView(BaseModel):
+    queue_id: str
+    email: str
 
 
 # --- my/, public, webhook, logs ---------------------------------------------------

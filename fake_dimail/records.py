@@ -181,6 +181,43 @@ class PublicAliasRecord:
     local: str
     destination: str
     description: str
+# --- system: rate-limit profiles, platform moves, mail queue ------------------------------
+
+
+@dataclass(slots=True)
+class RateLimitRecord:
+    name: str
+    limits: list[tuple[int, int]] = field(default_factory=list)  # (seconds, emails)
+
+
+@dataclass(slots=True)
+class MoveRecord:
+    """A domain between two platforms: coming here (`moving_from`) or leaving (`moving_to`)."""
+
+    domain: str
+    moving_from: str | None = None
+    moving_to: str | None = None
+
+
+@dataclass(slots=True)
+class MailboxMoveRecord:
+    """A mailbox of a domain moving here whose IMAP data is still on the other platform."""
+
+    domain: str
+    local: str
+
+
+@dataclass(slots=True)
+class DatabaseRecord:
+    name: str
+    schema_name: str
+
+
+@dataclass(slots=True)
+class QueuedMail:
+    queue_id: str
+    domain: str
+    local: str
 # --- logs -------------------------------------------------------------------------
 
 

@@ -9,10 +9,12 @@ contradicts what exists, raises `SeedError` and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import functools
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import models
+from .backend.base import settled
 from .errors import ApiError, ServerCrash
 from .backend.base import BOOTSTRAP_USER
 from .records import EXTERNAL_CHECKS, INTERNAL_CHECKS, Caller
@@ -51,6 +53,20 @@ def _without(check: str, records: list[models.DnsRecord]) -> list[models.DnsReco
     return [r for r in records if not drop(r)]
 
 
+T = TypeVar("T")
+
+
+def _whole(method: Callable[..., T]) -> Callable[..., T]:
+    """A seeding call of several backend calls is one write of a `state_file`: never half of it."""
+
+    @functools.wraps(method)
+    def settling(self: Seeding, *args: Any, **kwargs: Any) -> T:
+        with settled(self.backend.state):
+            return method(self, *args, **kwargs)
+
+    return settling
+
+
 class Seeding:
     """`FakeDimail`'s seeding methods, each acting as an admin's request would."""
 
@@ -61,6 +77,7 @@ class Seeding:
         for user in users:
             self.add_user(user.name, user.password, user.is_admin, user.perms)
 
+    @_whole
     def add_user(self, name: str, password: str = "password", is_admin: bool = False,
                  perms: Iterable[str] = ()) -> models.User:
         """An API user, as an admin's `POST /users/` would create it."""
@@ -85,6 +102,7 @@ class Seeding:
             return False
         return True
 
+    @_whole
     def add_domain(
         self,
         name: str,
@@ -156,6 +174,7 @@ class Seeding:
             backend.clear_dns_zone(name)  # nobody set the zone up: `must_exist` alone, as a new domain
         backend.check_domain(root, name)
 
+    @_whole
     def allow(self, user: str, domain: str) -> None:
         """Let `user` manage `domain`, as `POST /allows/` would."""
         if (user, domain) in self.backend.allows:
@@ -165,6 +184,7 @@ class Seeding:
         except ApiError as exc:
             raise _refused(f"allow {user} on {domain}", exc) from None
 
+    @_whole
     def add_mailbox(self, domain: str, local: str, *, given_name: str = "Jean", sur_name: str = "Dupont",
                     display_name: str | None = None, active: bool = True, password: str | None = None) -> str | None:
         """A mailbox as People's v1 call creates it. Returns its password: the one given, else
@@ -197,6 +217,7 @@ class Seeding:
             backend.update_mailbox(root, domain, local, models.UpdateMailbox(active=models.MailboxActive.no))
         return password if password is not None else created.password
 
+    @_whole
     def add_alias(self, domain: str, local: str, destination: str) -> models.Alias:
         """`local@domain` delivered to `destination`, as `POST /domains/{d}/aliases/` would."""
         backend, root = self.backend, self._root

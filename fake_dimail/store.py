@@ -8,6 +8,10 @@ which is also where a persistence layer can later record the changed rows.
 An index maps a secondary key to the primary keys of its rows, in the order
 they entered the index. Its key function may read the row's fields; such a
 field must then change through `modify`, never by assignment on the row.
+
+A store may be watched (`watch`): its watcher hears of every key that enters,
+changes or leaves it, which is how `--state` writes only the changed rows. So
+every change of a stored row, indexed field or not, goes through a store method.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ from typing import Any, Generic, TypeVar
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 KeyFunction = Callable[[Any, Any], Iterable[Hashable]]  # (primary key, row) -> its secondary keys
+# What a watcher hears: (key, event); CLEARED comes with the key None.
+ADDED, CHANGED, REMOVED, CLEARED = "added", "changed", "removed", "cleared"
+Watcher = Callable[[Any, str], None]
 
 
 class Store(dict[K, V], Generic[K, V]):
-    __slots__ = ("_functions", "_buckets", "_positions", "_counter")
+    __slots__ = ("_functions", "_buckets", "_positions", "_counter", "_watcher")
 
     def __init__(self, rows: Iterable[tuple[K, V]] = (), *, ordered: bool = False, **indexes: KeyFunction) -> None:
         super().__init__()
@@ -34,6 +41,7 @@ class Store(dict[K, V], Generic[K, V]):
         # ordered: remember each row's rank, so index hits can be put back in store order cheaply.
         self._positions: dict[K, int] | None = {} if ordered else None
         self._counter = itertools.count()
+        self._watcher: Watcher | None = None
         for key, row in rows:
             self[key] = row
 
@@ -55,6 +63,10 @@ class Store(dict[K, V], Generic[K, V]):
         bucket = self._buckets[index].get(value, _EMPTY)
         return len(bucket) if type(bucket) is dict else 1
 
+    def values_of(self, index: str) -> list[Hashable]:
+        """Every secondary key some row holds in `index`, in the order they first appeared."""
+        return list(self._buckets[index])
+
     def in_order(self, keys: Iterable[K]) -> list[K]:
         """`keys` (all in the store) in store order; needs `ordered=True`."""
         assert self._positions is not None, "an unordered store has no ranks"
@@ -74,6 +86,10 @@ class Store(dict[K, V], Generic[K, V]):
                     found.setdefault(value, set()).add(key)
         return result
 
+    def watch(self, watcher: Watcher | None) -> None:
+        """Tell `watcher(key, event)` of every later change (None: stop telling)."""
+        self._watcher = watcher
+
     # --- the one place rows change -------------------------------------------
 
     def __setitem__(self, key: K, row: V) -> None:
@@ -85,6 +101,8 @@ class Store(dict[K, V], Generic[K, V]):
             self._link(key, _MISSING, row)
         else:
             self._link(key, old, row)
+        if self._watcher is not None:
+            self._watcher(key, ADDED if old is _MISSING else CHANGED)
 
     def __delitem__(self, key: K) -> None:
         row = dict.__getitem__(self, key)
@@ -92,6 +110,8 @@ class Store(dict[K, V], Generic[K, V]):
         self._link(key, row, _MISSING)
         if self._positions is not None:
             del self._positions[key]
+        if self._watcher is not None:
+            self._watcher(key, REMOVED)
 
     def modify(self, key: K, **fields: Any) -> V:
         """Change fields of a stored row in place, keeping its indexes right."""
@@ -100,6 +120,8 @@ class Store(dict[K, V], Generic[K, V]):
         for name, value in fields.items():
             setattr(row, name, value)
         self._relink(key, before, self._keys_of(key, row))
+        if self._watcher is not None:
+            self._watcher(key, CHANGED)
         return row
 
     def _keys_of(self, key: K, row: Any) -> dict[str, dict[Hashable, None]]:
@@ -173,6 +195,8 @@ class Store(dict[K, V], Generic[K, V]):
             buckets.clear()
         if self._positions is not None:
             self._positions.clear()
+        if self._watcher is not None:
+            self._watcher(None, CLEARED)
 
     def empty_copy(self) -> Store[K, V]:
         """A store with the same indexes and no rows."""

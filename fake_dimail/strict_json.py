@@ -17,6 +17,8 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+from .errors import MOVING_DECLARED
+
 NOT_FINITE = "Out of range float values are not JSON compliant"
 SURROGATE = "Lone surrogate in string"
 
@@ -50,8 +52,13 @@ class StrictJSONRequest(Request):
 class DimailRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        declares_moving = 410 in self.responses
 
         async def strict(request: Request) -> Response:
-            return await handler(StrictJSONRequest(request.scope, request.receive))
+            moving = MOVING_DECLARED.set(declares_moving)
+            try:
+                return await handler(StrictJSONRequest(request.scope, request.receive))
+            finally:
+                MOVING_DECLARED.reset(moving)
 
         return strict

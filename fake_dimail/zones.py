@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from .store import ADDED, CHANGED, CLEARED, REMOVED, Watcher
+
 RecordType = Literal["mx", "cname", "txt", "ns"]
 RECORD_TYPES: tuple[str, ...] = ("mx", "cname", "txt", "ns")
 # The longest CNAME chain followed before giving up, like a resolver would.
@@ -105,22 +107,43 @@ class SimulatedDNS:
     def __init__(self) -> None:
         self._zones: dict[str, list[Record]] = {}
         self._resolver: Resolver | None = None  # rebuilt after a change, shared by the checks until the next
+        self._watcher: Watcher | None = None
+
+    def watch(self, watcher: Watcher | None) -> None:
+        """Tell `watcher(zone, event)` of every later change, as a watched `Store` does."""
+        self._watcher = watcher
 
     def reset(self) -> None:
         self._zones.clear()
         self._resolver = None
+        if self._watcher is not None:
+            self._watcher(None, CLEARED)
 
     def zone(self, name: str) -> list[Record]:
         return list(self._zones.get(normalise(name), []))
 
     def set_zone(self, name: str, records: Iterable[Record]) -> list[Record]:
-        self._zones[normalise(name)] = list(records)
+        key = normalise(name)
+        event = CHANGED if key in self._zones else ADDED
+        self._zones[key] = list(records)
         self._resolver = None
+        if self._watcher is not None:
+            self._watcher(key, event)
         return self.zone(name)
 
     def clear(self, name: str) -> None:
-        self._zones.pop(normalise(name), None)
+        key = normalise(name)
+        if self._zones.pop(key, None) is not None and self._watcher is not None:
+            self._watcher(key, REMOVED)
         self._resolver = None
+
+    def records(self, zone: str) -> list[Record] | None:
+        """A zone's records as kept, empty or not; None: no such zone (what `--state` writes)."""
+        return self._zones.get(zone)
+
+    def all_zones(self) -> dict[str, list[Record]]:
+        """Every zone as kept, empty ones included, in their order."""
+        return dict(self._zones)
 
     def zones(self) -> dict[str, list[Record]]:
         return {name: list(records) for name, records in self._zones.items() if records}

@@ -162,7 +162,7 @@ class Answer:
 
 
 STATE = ("users", "allows", "domains", "contexts", "mailboxes", "aliases", "codes", "forwards", "public_aliases",
-         "crashes")
+         "rate_limits", "moves", "mailbox_moves", "databases", "mailqueue", "crashes")
 
 
 class World:
@@ -217,6 +217,9 @@ class World:
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/code", {"expires_in": 3600, "maxuse": 3}, 201),
             ("regie", "POST", "/domains/", PUBLIC_ALIASES, 201),
             ("regie_bearer", "POST", "/domains/example.fr/forwards/relay", {"nexthop": "smtp:relay.example.org"}, 201),
+            # system
+            ("admin", "POST", "/system/rate_limits/standard", {"name": "standard", "limits": []}, 201),
+            ("admin", "POST", "/system/database/db1/schema1", ABSENT, 200),
             # A crash log: the duplicate's 500 (refusals must leave it too).
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean",
              {"givenName": "Jean", "surName": "Dupont"}, 500),
@@ -257,6 +260,9 @@ def world() -> World:
 
 
 # --- every write operation that takes a body --------------------------------------------
+
+MOVING_IN = {"moving_from": "old", "moving_mailboxes": [{"username": "paul", "password": "h", "rate_limit": None}],
+             "moving_aliases": [], "moving_senders": [], "moving_dkim": None}
 
 
 @dataclass(frozen=True)
@@ -305,6 +311,17 @@ BODY_OPS: dict[str, Op] = {
                             {"domain": "pub.fr", "destination": "jean@example.fr", "description": "shop"},
                             ("domain", "destination", "description")),
     "patch_public_alias": Op("PATCH", HIDDEN, "regie_bearer", {"description": "shopping"}, ("description",)),
+    # system
+    "post_rate_limit": Op("POST", "/system/rate_limits/strict", "admin",
+                          {"name": "strict", "limits": [{"seconds": 60, "emails": 10}]}, ("name", "limits")),
+    "patch_rate_limit": Op("PATCH", "/system/rate_limits/standard", "admin",
+                           {"name": "standard", "limits": [{"seconds": 1, "emails": 1}]}, ("name", "limits")),
+    "check_contexts": Op("POST", "/system/check_contexts", "admin",
+                         {"contexts": [{"cid": 9, "name": "other", "schema_name": "s", "domains": ["other.fr"]}]},
+                         ("contexts",)),
+    "import_domain": Op("PATCH", "/system/import_domain/alias.fr", "admin", MOVING_IN,
+                        ("moving_from", "moving_mailboxes", "moving_aliases", "moving_senders", "moving_dkim")),
+    "patch_database": Op("PATCH", "/system/database/db1", "admin", {"move_to": "new-platform"}, ("move_to",)),
 }
 OP_NAMES = list(BODY_OPS)
 
@@ -626,6 +643,27 @@ WRONG: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("post_public_alias", {"destination": "j@x"}, too_short(body("destination"), "j@x", 5)),
     ("post_public_alias", {"description": None}, string_type(body("description"), None)),
     ("patch_public_alias", {"description": 1}, string_type(body("description"), 1)),
+    # system: rate limits, check_contexts, import_domain, database
+    ("post_rate_limit", {"name": 1}, string_type(body("name"), 1)),
+    ("post_rate_limit", {"limits": "x"}, list_type(body("limits"), "x")),
+    ("post_rate_limit", {"limits": [{"seconds": "abc", "emails": 1}]},
+     int_parsing(body("limits", 0, "seconds"), "abc")),
+    ("patch_rate_limit", {"limits": [{"seconds": 1}]}, missing(body("limits", 0, "emails"), {"seconds": 1})),
+    ("patch_rate_limit", {"limits": [None]}, not_an_object(body("limits", 0), None)),
+    ("check_contexts", {"contexts": "x"}, list_type(body("contexts"), "x")),
+    ("check_contexts", {"contexts": [{"cid": "x", "name": "n", "schema_name": "s", "domains": []}]},
+     int_parsing(body("contexts", 0, "cid"), "x")),
+    ("check_contexts", {"contexts": [{"cid": 1, "name": "n", "schema_name": "s", "domains": "d.fr"}]},
+     list_type(body("contexts", 0, "domains"), "d.fr")),
+    ("import_domain", {"moving_from": None}, string_type(body("moving_from"), None)),
+    ("import_domain", {"moving_mailboxes": [{"username": "paul", "password": "h"}]},
+     missing(body("moving_mailboxes", 0, "rate_limit"), {"username": "paul", "password": "h"})),
+    ("import_domain", {"moving_aliases": [{"alias": "a@alias.fr"}]},
+     missing(body("moving_aliases", 0, "destination"), {"alias": "a@alias.fr"})),
+    ("import_domain", {"moving_senders": [{"login": 1, "sender": "s@alias.fr"}]},
+     string_type(body("moving_senders", 0, "login"), 1)),
+    ("import_domain", {"moving_dkim": "x"}, not_an_object(body("moving_dkim"), "x")),
+    ("patch_database", {"move_to": 5}, string_type(body("move_to"), 5)),
 ]
 
 
@@ -877,6 +915,25 @@ APP_REFUSALS: list[tuple[str, str, str, Any, int, str | None]] = [
      403, "Permission denied"),
     ("regie_bearer", "PATCH", "/aliases/hidden@pub.fr/func@example.fr", {"description": "x"}, 404, "Alias not found"),
     ("nobody_bearer", "PATCH", HIDDEN, {"description": "x"}, 403, "Permission denied"),
+    # system
+    ("admin", "POST", "/system/rate_limits/standard", {"name": "standard", "limits": []}, 409,
+     "Rate limit already exists"),
+    ("admin", "POST", "/system/rate_limits/other", {"name": "standard", "limits": []}, 422,
+     "The name in the body must be the name in the path"),
+    ("admin", "PATCH", "/system/rate_limits/standard", {"name": "other", "limits": []}, 422,
+     "The name in the body must be the name in the path"),
+    ("admin", "PATCH", "/system/rate_limits/ghost", {"name": "ghost", "limits": []}, 404, "Rate limit not found"),
+    ("regie", "POST", "/system/rate_limits/x", {"name": "x", "limits": []}, 403, "Permission denied"),
+    ("regie", "POST", "/system/check_contexts", {"contexts": []}, 403, "Permission denied"),
+    ("admin", "PATCH", "/system/import_domain/ghost.fr", MOVING_IN, 404, "Domain not found"),
+    ("admin", "PATCH", "/system/import_domain/alias.fr", {**MOVING_IN, "moving_mailboxes": [
+        {"username": "paul@example.fr", "password": "h", "rate_limit": None}]}, 422,
+     "paul@example.fr is not an address of alias.fr"),
+    ("admin", "PATCH", "/system/import_domain/alias.fr", {**MOVING_IN, "moving_senders": [
+        {"login": "ghost@alias.fr", "sender": "s@alias.fr"}]}, 422, "ghost@alias.fr is not an address of alias.fr"),
+    ("regie", "PATCH", "/system/import_domain/alias.fr", MOVING_IN, 403, "Permission denied"),
+    ("admin", "PATCH", "/system/database/ghost", {"move_to": "x"}, 404, "Database not found"),
+    ("regie", "PATCH", "/system/database/db1", {"move_to": "x"}, 403, "Permission denied"),
     # the password webhook (no auth, no declared body)
     ("anonymous", "POST", "/webhook/changepassword", {"email": "ghost@example.fr", "password": "x"},
      404, "Mailbox not found"),

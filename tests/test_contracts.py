@@ -34,6 +34,7 @@ from tests.conftest import served
 ROOT = Path(__file__).resolve().parents[1]
 SEQUENCE, PEOPLE, RULES, STATEFUL, SCHEMA = (f"contracts.test_{m}" for m in ("permission_sequence", "people",
                                                                               "rules", "stateful", "schema"))
+PLATFORM_SKIP = "acts on the platform itself (stops, moves, disconnects): never sent without --dimail-system-writes"
 
 
 def suite(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -101,6 +102,8 @@ BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "test_remote_target_is_refused_without_permission":
         (("contracts",), ("--dimail-url", "http://dimail.example.org:8000")),
     "test_a_url_without_scheme_is_a_usage_error_saying_so": (("contracts",), ("--dimail-url", "localhost:8001")),
+    "test_system_writes_send_the_platform_operations_only_when_asked":
+        ((RULES, SCHEMA), ("--dimail-system-writes", "-k", "system", "--dimail-report", "{tmp}/r")),
     "test_a_bad_dimail_app_is_a_usage_error_in_one_line": (("contracts",), ("--dimail-app", "nosuch:thing")),
 }
 
@@ -173,10 +176,13 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"] == {"passed": 190, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["counts"] == {"passed": 256, "failed": 0, "skipped": 14, "blocked": 0}
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["steering"]["passed"] == 2
-    assert report["families"]["schema"]["passed"] == 58 and report["families"]["people"]["passed"] == 13
+    assert report["families"]["schema"]["passed"] == 71 and report["families"]["people"]["passed"] == 13
+    # What stops, moves or disconnects a platform is never sent by default, not even to the fake.
+    skipped = [r["message"] for r in report["results"] if r["outcome"] == "skipped"]
+    assert len(skipped) == 14 and all(m.endswith(PLATFORM_SKIP) for m in skipped), skipped
     # the default stateful run gets through the links to forwards and public aliases
     (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
     reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
@@ -186,8 +192,9 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
     assert "- verdict: **compatible** (exit status 0)" in markdown
     assert "verdict: compatible" in run.stdout
-    # progress stays dots, no transcript or state-machine dump in a passing run
-    assert len(run.stdout.splitlines()) < 20, run.stdout
+    # progress stays dots, no transcript or state-machine dump in a passing run (-rs lists the skips)
+    lines = [line for line in run.stdout.splitlines() if not line.startswith("SKIPPED ")]
+    assert len(lines) < 21, run.stdout
 
 
 def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(runs: Runs,
@@ -299,8 +306,8 @@ def test_an_older_dimail_runs_what_it_can_with_the_admin_standing_in(runs: Runs,
     report = json.loads((tmp / "r.json").read_text())
     assert report["verdict"] == "NOT USABLE" and report["blocker"].startswith(why)
     assert report["about"]["people"] == "admin (admin, standing in for la_regie)"
-    for family, passed in (("rules", 116), ("schema", 58), ("people", 13)):
-        assert report["families"][family] == {"passed": passed, "failed": 0, "skipped": 0, "blocked": 0}, family
+    for family, passed, skipped in (("rules", 169, 7), ("schema", 71, 7), ("people", 13, 0)):
+        assert report["families"][family] == {"passed": passed, "failed": 0, "skipped": skipped, "blocked": 0}, family
     assert report["families"]["sequence"] == {"passed": 0, "failed": 0, "skipped": 0, "blocked": 1}
     assert report["drift"] and all(d["kind"] == "fields" and "perms" in d["detail"] for d in report["drift"])
     assert f"## Blocked\n\n1 contract could not run: {why}" in (tmp / "r.md").read_text()
@@ -327,7 +334,9 @@ def test_a_target_without_steering_skips_fake_only_contracts_with_the_reason(run
             "(--dimail-schema-writes to run it anyway)") in reasons
     assert ("linked scenarios write generated data on a real dimail (--dimail-schema-writes to run them)"
             in reasons)
-    assert report["families"]["schema"]["skipped"] == sum(1 for r in reasons if " write" in r) == 29
+    writes = sum(1 for r in reasons if " write" in r)
+    platform = sum(1 for r in reasons if r.endswith(PLATFORM_SKIP))
+    assert (report["families"]["schema"]["skipped"], writes, platform) == (39, 32, 7)
 
 
 def test_installing_the_package_leaves_other_projects_test_runs_alone(runs: Runs,
@@ -340,6 +349,16 @@ def test_installing_the_package_leaves_other_projects_test_runs_alone(runs: Runs
     offered = {line.split()[0] for line in fixtures.stdout.splitlines() if line and not line.startswith((" ", "-"))}
     assert "dimail" not in offered and "dimail_target" not in offered, sorted(offered)
     assert "_dimail_requirements" not in fixtures.stdout and "contracts/conftest.py" not in fixtures.stdout
+
+
+def test_system_writes_send_the_platform_operations_only_when_asked(runs: Runs, request: pytest.FixtureRequest) -> None:
+    """With --dimail-system-writes every /system/ contract runs; the shutdown last, after the clean-up."""
+    run, tmp = runs.of(request)
+    assert run.returncode == 0, stdout_of(run)
+    report = json.loads((tmp / "r.json").read_text())
+    assert report["counts"] == {"passed": 80, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["results"][-1]["nodeid"].endswith("test_operation_conforms[GET /system/shutdown]")
+    assert report["cleanup"] == []
 
 
 if __name__ == "__main__":

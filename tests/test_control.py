@@ -485,15 +485,16 @@ def operations(document: dict) -> list[tuple[str, str, dict]]:
 def test_every_control_operation_is_tagged_fake(openapi):
     fake_ops = sorted((method, path) for path, method, op in operations(openapi) if path.startswith("/_fake/"))
     assert fake_ops == [
-        ("delete", "/_fake/dns/{name}"), ("delete", "/_fake/faults"), ("delete", "/_fake/faults/{fault_id}"),
-        ("delete", "/_fake/requests"),
-        ("get", "/_fake/"), ("get", "/_fake/dns/{name}"), ("get", "/_fake/domains/{domain_name}/platform"),
+        ("delete", "/_fake/dns/{name}"), ("delete", "/_fake/domains/{domain_name}/move"), ("delete", "/_fake/faults"),
+        ("delete", "/_fake/faults/{fault_id}"), ("delete", "/_fake/mailqueue/{domain_name}/{user_name}"),
+        ("delete", "/_fake/requests"), ("get", "/_fake/"), ("get", "/_fake/dns/{name}"),
+        ("get", "/_fake/domains/{domain_name}/move"), ("get", "/_fake/domains/{domain_name}/platform"),
         ("get", "/_fake/faults"), ("get", "/_fake/requests"), ("get", "/_fake/state"),
-        ("patch", "/_fake/domains/{domain_name}/platform"),
-        ("post", "/_fake/dns/{name}/publish"), ("post", "/_fake/domains/{domain_name}/check"),
-        ("post", "/_fake/domains/{domain_name}/fix"), ("post", "/_fake/faults"), ("post", "/_fake/login"),
-        ("post", "/_fake/reset"),
-        ("put", "/_fake/dns/{name}"), ("put", "/_fake/state"),
+        ("patch", "/_fake/domains/{domain_name}/platform"), ("post", "/_fake/dns/{name}/publish"),
+        ("post", "/_fake/domains/{domain_name}/check"), ("post", "/_fake/domains/{domain_name}/fix"),
+        ("post", "/_fake/faults"), ("post", "/_fake/login"), ("post", "/_fake/mailqueue/{domain_name}/{user_name}"),
+        ("post", "/_fake/reset"), ("put", "/_fake/dns/{name}"), ("put", "/_fake/domains/{domain_name}/move"),
+        ("put", "/_fake/state"),
     ]
     for path, method, op in operations(openapi):
         if path.startswith("/_fake/"):

@@ -22,6 +22,7 @@ Where a rule is decided:
   `steering.py`: what `/_fake/` drives;
 - `my_stuff.py`: `/my/…`; `public.py`: `/public/domains/{d}`, the password webhook;
   `logs.py`: crash logs (the fake's deliberate 500s);
+- `system.py`: `/system/…` (rate limits, stores, moves) and the steering of moves and the mail queue;
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
 
 A new family (forwards, say) is one more mixin here and one routes module.
@@ -54,11 +55,12 @@ from .public import Public
 from .public_aliases import PublicAliases
 from .state import State
 from .steering import PRESETS, Steering
+from .system import System
 from .users import Users
 
 
 class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Forwards, PublicAliases, MyStuff, Public, Logs,
-              Steering):
+              Steering, System):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

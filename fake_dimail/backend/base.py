@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import errors
 from ..records import Caller, DomainRecord, UserRecord
 from ..zones import SimulatedDNS
 from . import snapshot
 from .state import State
+
+if TYPE_CHECKING:
+    from .persistence import StateFile
 
 BOOTSTRAP_USER = "FAKE"
 NEW_DOMAIN, CREATE_USERS, MANAGE_USERS = "new_domain", "create_users", "manage_users"
@@ -23,13 +28,34 @@ NO_PASSWORD = "no"
 T = TypeVar("T")
 
 
+@contextlib.contextmanager
+def settled(state: State) -> Iterator[None]:
+    """Hold the lock; when the outermost such block ends, what it changed is made durable (`--state`)
+    before anyone else can read it, so nothing answered is ever missing from the file."""
+    with state.lock:
+        state.depth += 1
+        try:
+            yield
+        finally:
+            state.depth -= 1
+            if state.depth == 0 and state.on_settle is not None:
+                state.on_settle()
+
+
 def atomic(method: Callable[..., T]) -> Callable[..., T]:
     """Serialise backend calls: the in-process client and steering may run in other threads."""
 
     @functools.wraps(method)
     def locked(self: Base, *args: Any, **kwargs: Any) -> T:
-        with self.state.lock:
-            return method(self, *args, **kwargs)
+        state = self.state
+        with state.lock:  # `settled`, inlined: a generator's cost would show on every call
+            state.depth += 1
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                state.depth -= 1
+                if not state.depth and state.on_settle is not None:
+                    state.on_settle()
 
     return locked
 
@@ -115,6 +141,7 @@ class Base:
         # DNS at creation; let new domains get their certificate during /check, not only /fix.
         self.dns_auto = dns_auto
         self.certs_on_check = certs_on_check
+        self.state_file: StateFile | None = None
 
     users = _store("users")
     allows = _store("allows")
@@ -125,6 +152,11 @@ class Base:
     codes = _store("codes")
     forwards = _store("forwards")
     public_aliases = _store("public_aliases")
+    rate_limits = _store("rate_limits")
+    moves = _store("moves")
+    mailbox_moves = _store("mailbox_moves")
+    databases = _store("databases")
+    mailqueue = _store("mailqueue")
     crashes = _store("crashes")
 
     @property
@@ -150,6 +182,17 @@ class Base:
         """Replace the whole state with a `snapshot()` document."""
         snapshot.load(self.state, document)
 
+    def keep_in(self, path: str | Path) -> bool:
+        """Keep the state in a SQLite file from now on (`--state`), loading what it holds first:
+        True if it held a state. A file that cannot be used raises `StateFileError`, untouched."""
+        from .persistence import StateFile
+
+        with settled(self.state):
+            if self.state_file is not None:
+                self.state_file.close()
+            self.state_file, loaded = StateFile.open(self.state, path)
+        return loaded
+
     # --- rights (CONTRACT.md §3) -------------------------------------------
 
     def _is_allowed(self, caller: Caller, domain: str) -> bool:
@@ -166,6 +209,12 @@ class Base:
     def _require_allowed(self, caller: Caller, domain: str, detail: str = errors.PERMISSION_DENIED) -> None:
         if not self._is_allowed(caller, domain):
             raise errors.forbidden(detail)
+        self._refuse_moving(domain)
+
+    def _refuse_moving(self, domain: str) -> None:
+        """410 for a moving domain, on the operations declaring it, right after the rights (CONTRACT.md §4)."""
+        if domain in self.state.moves and errors.MOVING_DECLARED.get():
+            raise errors.ApiError(410, errors.DOMAIN_MOVING)
 
     def _domain(self, name: str) -> DomainRecord:
         domain = self.state.domains.get(name)

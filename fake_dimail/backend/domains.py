@@ -78,12 +78,14 @@ class Domains(DomainChecks, Base):
         domain = self._domain(name)
         if not self._is_allowed(caller, name):
             raise ApiError(401, errors.NOT_AUTHORIZED)
+        self._refuse_moving(name)
         return self._domain_view(domain)
 
     def _require_domain_manager(self, caller: Caller, name: str) -> DomainRecord:
         domain = self._domain(name)
         if not (caller.is_admin or (NEW_DOMAIN in caller.perms and self._is_allowed(caller, name))):
             raise errors.forbidden()
+        self._refuse_moving(name)
         return domain
 
     @atomic
@@ -134,3 +136,4 @@ class Domains(DomainChecks, Base):
             del state.public_aliases[key]
         # The OX context stays, still mapping the name (guess: dimail does not clean OX up).
         del state.domains[name]
+        state.moves.pop(name, None)

@@ -72,6 +72,7 @@ class Passwords(Mailboxes):
         if not usable:
             raise errors.not_found(errors.CODE_NOT_FOUND)
         assert record is not None
+        self._refuse_moving(record.domain)
         return self._code_view(self.state.codes.modify(code, nbuse=record.nbuse + 1))
 
     def _code_view(self, record: CodeRecord) -> models.MailboxCode:

@@ -18,12 +18,17 @@ from ..records import (
     AliasRecord,
     CodeRecord,
     CrashRecord,
+    DatabaseRecord,
     DomainRecord,
     ForwardRecord,
+    MailboxMoveRecord,
     MailboxRecord,
+    MoveRecord,
     OxContext,
     OxUser,
     PublicAliasRecord,
+    QueuedMail,
+    RateLimitRecord,
     UserRecord,
     ox_users,
 )
@@ -40,6 +45,11 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "codes": (CodeRecord, lambda row: row.code),
     "forwards": (ForwardRecord, lambda row: (row.domain, row.local)),
     "public_aliases": (PublicAliasRecord, lambda row: (row.domain, row.local)),
+    "rate_limits": (RateLimitRecord, lambda row: row.name),
+    "moves": (MoveRecord, lambda row: row.domain),
+    "mailbox_moves": (MailboxMoveRecord, lambda row: (row.domain, row.local)),
+    "databases": (DatabaseRecord, lambda row: row.name),
+    "mailqueue": (QueuedMail, lambda row: row.queue_id),
     "crashes": (CrashRecord, lambda row: row.name),
 }
 
@@ -58,13 +68,34 @@ def plain(value: Any) -> Any:
     return value
 
 
+def _whole(_: Any, row: Any) -> dict[str, Any]:
+    return plain(row)  # type: ignore[no-any-return]
+
+
+# store -> how one of its rows is written, in the document and in a `--state` file: (key, row) -> plain data.
+# Document order is this order.
+ENCODERS: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
+    **{name: _whole for name in ROWS},
+    "allows": lambda key, _: {"user": key[0], "domain": key[1]},
+    "contexts": lambda _, c: {"id": c.id, "name": c.name, "domains": list(c.domains)},
+}
+# store -> the fields of its rows that are stores of their own, written inside the row as lists of
+# `plain` rows (a context's OX users); a `--state` file keeps them as rows of their own.
+NESTED: dict[str, tuple[str, ...]] = {"contexts": ("users",)}
+
+
+def encode(name: str, key: Any, row: Any) -> dict[str, Any]:
+    """One row of store `name` as the document holds it, its nested stores included."""
+    entry = ENCODERS[name](key, row)
+    for field in NESTED.get(name, ()):
+        entry[field] = [plain(child) for child in getattr(row, field).values()]
+    return entry
+
+
 def dump(state: State) -> dict[str, Any]:
-    document: dict[str, Any] = {name: [plain(row) for row in getattr(state, name).values()] for name in ROWS}
-    document["allows"] = [{"user": user, "domain": domain} for user, domain in state.allows]
-    document["contexts"] = [
-        {"id": c.id, "name": c.name, "domains": list(c.domains), "users": [plain(u) for u in c.users.values()]}
-        for c in state.contexts.values()
-    ]
+    document: dict[str, Any] = {
+        name: [encode(name, key, row) for key, row in getattr(state, name).items()] for name in ENCODERS
+    }
     document["zones"] = plain(state.dns.zones())
     return document
 

@@ -8,23 +8,32 @@ indexed field changes goes through `Store.modify` or one of the helpers below.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..records import (
     AliasRecord,
     CodeRecord,
     CrashRecord,
+    DatabaseRecord,
     DomainRecord,
     ForwardRecord,
+    MailboxMoveRecord,
     MailboxRecord,
+    MoveRecord,
     OxContext,
     OxUser,
     PublicAliasRecord,
+    QueuedMail,
+    RateLimitRecord,
     UserRecord,
     ox_users,
 )
 from ..store import KeyFunction, Store
 from ..zones import SimulatedDNS
+
+# The IMAP store of a mailbox created without `store`: the platform's own.
+DEFAULT_STORE = "default"
 
 # name -> (ordered, indexes); `ordered` where a listing gathers rows from several buckets.
 SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
@@ -38,6 +47,7 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "domains": (True, {  # name -> domain; found too when it takes public aliases
         "public_alias": lambda _, domain: (True,) if domain.public_alias else (),
+        "schema": lambda _, domain: () if domain.schema_name is None else (domain.schema_name,),
     }),
     "contexts": (False, {  # OX contexts by id
         "name": lambda _, context: (context.name,),
@@ -45,6 +55,8 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     }),
     "mailboxes": (False, {  # (domain, local part) -> Dovecot row
         "domain": lambda key, _: (key[0],),
+        # Only the stores named: the default one's count is what the others leave (no bucket of every row).
+        "store": lambda _, mailbox: () if mailbox.store is None else (mailbox.store,),
     }),
     "aliases": (False, {  # (domain, local part, destination)
         "domain": lambda key, _: (key[0],),
@@ -60,6 +72,19 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     "public_aliases": (False, {  # (domain, local part) -> the one mailbox it delivers to
         "domain": lambda key, _: (key[0],),
         "destination": lambda _, alias: (alias.destination,),
+    }),
+    # system: rate-limit profiles by name, moves by domain, mailboxes still to move,
+    # databases by name, queued mail by queue id.
+    "rate_limits": (True, {}),
+    "moves": (False, {}),
+    "mailbox_moves": (False, {
+        "domain": lambda key, _: (key[0],),
+    }),
+    "databases": (True, {
+        "schema": lambda _, database: (database.schema_name,),
+    }),
+    "mailqueue": (True, {
+        "address": lambda _, mail: ((mail.domain, mail.local),),
     }),
     # --- logs: crash records by name, oldest first (no index: only read by name or listed whole)
     "crashes": (False, {}),
@@ -84,6 +109,11 @@ class State:
     codes: Store[str, CodeRecord]
     forwards: Store[tuple[str, str], ForwardRecord]
     public_aliases: Store[tuple[str, str], PublicAliasRecord]
+    rate_limits: Store[str, RateLimitRecord]
+    moves: Store[str, MoveRecord]
+    mailbox_moves: Store[tuple[str, str], MailboxMoveRecord]
+    databases: Store[str, DatabaseRecord]
+    mailqueue: Store[str, QueuedMail]
     crashes: Store[str, CrashRecord]
 
     def __init__(self) -> None:
@@ -91,6 +121,11 @@ class State:
         self.dns = SimulatedDNS()
         for name in STORES:
             setattr(self, name, new_store(name))
+        # Told of every store put in place whole (`install`); set by `--state` (backend/persistence.py).
+        self.on_install: Callable[[str], None] | None = None
+        # Backend calls in progress in the lock holder's thread: changed rows are written when it drops to 0.
+        self.depth = 0
+        self.on_settle: Callable[[], None] | None = None
 
     def clear(self) -> None:
         for name in STORES:
@@ -100,6 +135,8 @@ class State:
     def install(self, name: str, rows: dict[Any, Any]) -> None:
         """Put a whole store in place (tests restore deep copies of one)."""
         setattr(self, name, rows if isinstance(rows, Store) else new_store(name, rows))
+        if self.on_install is not None:
+            self.on_install(name)
 
     # --- OX contexts and the domains they map ----------------------------------
 
@@ -139,6 +176,7 @@ class State:
             del self.codes[code]
         for alias in self.public_aliases.keys_by("destination", f"{local}@{domain}"):
             del self.public_aliases[alias]
+        self.mailbox_moves.pop((domain, local), None)
 
     def address_taken(self, domain: str, local: str) -> bool:
         """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias."""
@@ -169,4 +207,4 @@ class State:
         return {"kept": kept, "rebuilt": rebuilt}
 
 
-__all__ = ["STORES", "State", "new_store", "ox_users"]
+__all__ = ["DEFAULT_STORE", "STORES", "State", "new_store", "ox_users"]

@@ -1,8 +1,8 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
 from . import (
-    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, token,
-    users,
+    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, system,
+    token, users,
 )
 from . import logs, my_stuff, public  # my/, public, webhook, logs
 
@@ -18,6 +18,7 @@ ROUTERS = [
     aliases.router,
     forwards.router,
     public_aliases.router,
+    system.router,
     my_stuff.router,
     public.router,
     public.webhook_router,

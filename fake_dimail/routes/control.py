@@ -110,3 +110,45 @@ async def remove_fault(fault_id: int, faults: FaultsDep) -> Response:
     if not faults.remove(fault_id):
         raise errors.not_found(errors.FAULT_NOT_FOUND)
     return Response(status_code=204)
+
+
+# --- moves and the mail queue (system) ------------------------------------------------
+
+
+@router.get("/domains/{domain_name}/move", operation_id="fake_get_move", summary="Read a domain's move",
+            responses={404: {"description": "No such domain, or it is not moving", "model": models.NotFound}})
+async def get_move(domain_name: str, backend: BackendDep) -> models.MoveState:
+    return backend.move_state(domain_name)
+
+
+@router.put("/domains/{domain_name}/move", operation_id="fake_put_move", summary="Put a domain in moving state",
+            responses={404: {"description": "Not found", "model": models.NotFound}})
+async def put_move(domain_name: str, body: models.MoveChange, backend: BackendDep) -> models.MoveState:
+    """The domain answers 410 on every operation declaring it until the move completes.
+
+    `moving_from`: it comes from that platform, each of its mailboxes needs `GET /system/move_mailbox`
+    (the last one completes the move); `moving_to`: it leaves, until `DELETE` here.
+    """
+    return backend.set_moving(domain_name, body)
+
+
+@router.delete("/domains/{domain_name}/move", operation_id="fake_delete_move", summary="Complete a domain's move",
+               status_code=204,
+               responses={404: {"description": "No such domain, or it is not moving", "model": models.NotFound}})
+async def delete_move(domain_name: str, backend: BackendDep) -> Response:
+    backend.complete_move(domain_name)
+    return Response(status_code=204)
+
+
+@router.post("/mailqueue/{domain_name}/{user_name}", operation_id="fake_queue_mail", summary="Queue a mail",
+             status_code=201, responses={404: {"description": "Not found", "model": models.NotFound}})
+async def queue_mail(domain_name: str, user_name: str, backend: BackendDep) -> models.QueuedMailView:
+    """A mail waiting for `<user_name>@<domain_name>`: `GET /system/mailqueue/…` lists its queue id."""
+    return backend.queue_mail(domain_name, user_name)
+
+
+@router.delete("/mailqueue/{domain_name}/{user_name}", operation_id="fake_flush_mailqueue",
+               summary="Deliver every mail queued for an address", status_code=204)
+async def flush_mailqueue(domain_name: str, user_name: str, backend: BackendDep) -> Response:
+    backend.flush_mailqueue(domain_name, user_name)
+    return Response(status_code=204)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from .. import __version__, errors, models
+from ..backend.base import settled
 from ..backend.state import STORES
 from ..guard import COOKIE, LOGIN_PATH, PREFIX, UI_PATH, login_page
 from ..journal import Journal
@@ -63,7 +64,7 @@ async def reset(request: Request, seed: models.SeedName | None = None) -> models
     server started with). The journal is kept: `DELETE /_fake/requests` empties it."""
     state = request.app.state
     users = state.seed if seed is None else SEEDS[seed.value]
-    with state.backend.state.lock:  # no request sees the fake emptied but not yet seeded
+    with settled(state.backend.state):  # no request sees it emptied but not seeded; one transaction with --state
         state.backend.reset()
         state.faults.clear()
         Seeder(state.backend).seed(users)

@@ -1,0 +1,335 @@
+"""`--state FILE` / `Settings(state_file=…)`: the state kept in SQLite across restarts, changed rows only."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fake_dimail import FakeDimail, Settings
+from fake_dimail.backend import snapshot
+from fake_dimail.backend.persistence import SCHEMA_VERSION, StateFileError, read_document
+from fake_dimail.backend.state import STORES
+from tests.conftest import start_server
+
+WEBMAIL = {"name": "example.fr", "context_name": "ctx", "features": ["webmail", "mailbox", "alias"],
+           "delivery": "virtual"}
+
+
+def kept(path: Path, seed: str = "people-dev", **settings: object) -> FakeDimail:
+    return FakeDimail(Settings(state_file=str(path), **settings), seed=seed)  # type: ignore[arg-type]
+
+
+def reopened(fake: FakeDimail, path: Path) -> dict[str, object]:
+    """What a new fake started on the file holds (the first one let go of the file)."""
+    fake.close()
+    other = kept(path, seed="empty")
+    try:
+        return other.state()
+    finally:
+        other.close()
+
+
+def workload(fake: FakeDimail) -> None:
+    """A write of every family, so that a change made beside the stores would be missed here."""
+    admin = fake.client(auth=("admin", "admin"))
+    regie = fake.client(auth=("la_regie", "password"))
+    api = fake.client(headers={"Authorization": f"Bearer {fake.token('la_regie')}"})
+    ok = {200, 201, 204}
+    calls = [
+        admin.post("/users/", json={"name": "op", "password": "p", "is_admin": False, "perms": ["new_domain"]}),
+        admin.patch("/users/op", json={"perms": ["+create_users"], "identities": ["sub-1"]}),
+        admin.post("/users/", json={"name": "gone", "password": "p", "is_admin": False, "perms": []}),
+        admin.delete("/users/gone"),
+        regie.post("/domains/?no_check=true", json=WEBMAIL),
+        regie.post("/domains/", json={**WEBMAIL, "name": "second.fr"}),
+        regie.post("/domains/", json={"name": "plain.fr", "features": ["mailbox", "alias"]}),
+        admin.post("/allows/", json={"user": "op", "domain": "example.fr"}),
+        admin.delete("/allows/example.fr/op"),
+        admin.post("/allows/", json={"user": "op", "domain": "second.fr"}),
+        api.post("/domains/example.fr/mailboxes/jean", json={"givenName": "Jean", "surName": "Dupont"}),
+        api.post("/domains/example.fr/mailboxes/marie", json={"givenName": "Marie", "surName": "Curie"}),
+        api.patch("/domains/example.fr/mailboxes/jean", json={"givenName": "Jeanne", "surName": "Durand"}),
+        api.patch("/domains/example.fr/mailboxes/marie", json={"active": "no"}),
+        api.post("/domains/example.fr/mailboxes/jean/reset_password"),
+        api.post("/domains/example.fr/mailboxes/marie/code", json={"expires_in": 3600, "maxuse": 2}),
+        api.post("/v2/domains/example.fr/mailboxes/ana", json={"features": ["ox"], "extras": {"ox": {
+            "given_name": "Ana", "sur_name": "Lima", "display_name": "Dr Ana Lima"}}}),
+        api.patch("/v2/domains/example.fr/mailboxes/ana", json={"features": ["+schedule"], "quota": "1G"}),
+        api.post("/v2/domains/example.fr/mailboxes/bob", json={"features": ["ox"], "extras": {"ox": {
+            "given_name": "Bob", "sur_name": "Ross", "display_name": "Bob Ross"}}}),
+        api.patch("/v2/domains/example.fr/mailboxes/bob", json={"features": ["-ox"], "quota": ""}),
+        api.post("/domains/plain.fr/mailboxes/paul", json={"givenName": "Paul", "surName": "Dirac"}),
+        api.delete("/domains/plain.fr/mailboxes/paul"),
+        api.post("/domains/plain.fr/mailboxes/paul", json={"givenName": "Paul", "surName": "Dirac"}),
+        api.post("/domains/example.fr/aliases/", json={"user_name": "contact", "destination": "jean@example.fr"}),
+        api.post("/domains/example.fr/aliases/", json={"user_name": "info", "destination": "marie@example.fr"}),
+        api.patch("/domains/example.fr/aliases/contact/jean@example.fr", json={"allow_to_send": True}),
+        api.delete("/domains/example.fr/aliases/info/all"),
+        admin.patch("/domains/second.fr", json={"features": ["-alias"], "imap_domain": "imap.mail.second.fr"}),
+    ]
+    assert [(i, c.status_code, c.text) for i, c in enumerate(calls) if c.status_code not in ok] == []
+    code = calls[15].json()["code"]
+    assert api.get(f"/code/{code}").status_code == 200
+    fake.publish("example.fr")
+    fake.set_dns("wrong.fr", [{"target": "", "type": "mx", "value": "mx.elsewhere.net."}])
+    fake.publish("second.fr", "wrong")
+    fake.clear_dns("second.fr")
+    fake.set_platform("example.fr", broken=["postfix"], unfixable=["cert"])
+    assert regie.get("/domains/example.fr/fix").status_code == 200
+    assert regie.post("/domains/", json={**WEBMAIL, "name": "third.fr", "context_name": "third"}).status_code == 201
+    assert admin.delete("/domains/third.fr").status_code == 204, "a webmail domain with a context of its own"
+
+
+def test_every_store_has_one_encoder_for_the_document_and_the_file() -> None:
+    assert set(STORES) <= set(snapshot.ENCODERS)
+
+
+def test_the_file_holds_what_the_fake_holds_after_a_write_of_every_family(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    fake = kept(path)
+    workload(fake)
+    state = fake.state()
+    assert state["mailboxes"] and state["contexts"] and state["codes"] and state["zones"]
+    assert json.dumps(reopened(fake, path)) == json.dumps(state)  # order kept too: every listing follows it
+    assert json.dumps(read_document(path) | {"zones": state["zones"]}) == json.dumps(state)  # empty zones aside
+
+
+def test_a_restarted_fake_answers_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    fake = kept(path, dns_auto=True)
+    regie = fake.client(auth=("la_regie", "password"))
+    assert regie.post("/domains/", json=WEBMAIL).status_code == 201
+    api = fake.client(headers={"Authorization": f"Bearer {fake.token('la_regie')}"})
+    password = api.post("/domains/example.fr/mailboxes/jean", json={"givenName": "Jean", "surName": "Dupont"}
+                        ).json()["password"]
+    fake.close()
+    again = kept(path, seed="empty")  # the file wins over the seed: la_regie is there
+    api = again.client(headers={"Authorization": f"Bearer {again.token('la_regie')}"})
+    assert api.post("/domains/example.fr/mailboxes/jean/check_password", json={"password": password}).json() is True
+    assert api.post("/domains/example.fr/mailboxes/jean", json={"givenName": "Jean", "surName": "Dupont"}
+                    ).status_code == 500  # the duplicate, found through the rebuilt indexes
+    assert api.post("/v2/domains/example.fr/mailboxes/jo", json={"features": ["ox"], "extras": {"ox": {
+        "given_name": "Jo", "sur_name": "Li", "display_name": "Jo Li"}}}).status_code == 201
+    assert again.backend.state.all_indexes()["kept"] == again.backend.state.all_indexes()["rebuilt"]
+    assert json.dumps(reopened(again, path)) == json.dumps(again.state())
+
+
+@pytest.mark.parametrize("empty", [False, True], ids=["missing", "empty file"])
+def test_a_missing_file_starts_seeded_and_is_created(tmp_path: Path, empty: bool) -> None:
+    path = tmp_path / "new.db"
+    if empty:
+        path.touch()  # as `mktemp` leaves it: nothing to lose
+    kept(path).close()  # while a fake runs on it, the file is its own (an exclusive lock): read it afterwards
+    assert [u["name"] for u in read_document(path)["users"]] == ["admin", "la_regie"]  # type: ignore[index]
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_write_touches_only_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    fake = kept(path)
+    fake.add_domain("example.fr", allowed=["la_regie"])
+    for i in range(300):
+        fake.add_mailbox("example.fr", f"m{i}", given_name="M", sur_name=str(i))
+    db = fake.backend.state_file._db  # type: ignore[union-attr]
+    before = db.total_changes
+    api = fake.client(headers={"Authorization": f"Bearer {fake.token('la_regie')}"})
+    assert api.post("/domains/example.fr/mailboxes/jean", json={"givenName": "Jean", "surName": "Dupont"}
+                    ).status_code == 201
+    assert db.total_changes - before == 2  # the Dovecot row and the OX user, not the context of 301 users
+    before = db.total_changes
+    assert api.get("/domains/example.fr/mailboxes/").status_code == 200
+    assert db.total_changes == before
+
+
+def test_rows_added_again_keep_the_stores_order(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    fake = kept(path)
+    fake.add_domain("example.fr", features=["mailbox", "alias"], allowed=["la_regie"])
+    for name in ("a", "b", "c"):
+        fake.add_alias("example.fr", name, "x@else.fr")
+    with fake.backend.state.lock:  # one call: removed and added again before the write
+        fake.backend.state.aliases.pop(("example.fr", "a", "x@else.fr"))
+        fake.add_alias("example.fr", "a", "x@else.fr")
+        fake.backend.state.aliases.modify(("example.fr", "b", "x@else.fr"), description="kept in place")
+    fake.add_alias("example.fr", "d", "x@else.fr")
+    order = [a["local"] for a in fake.state()["aliases"]]
+    assert order == ["b", "c", "a", "d"]
+    assert [a["local"] for a in reopened(fake, path)["aliases"]] == order  # type: ignore[index]
+
+
+def test_reset_load_and_a_failed_write_are_whole(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    fake = kept(path)
+    workload(fake)
+    document = fake.state()
+    fake.reset()
+    assert reopened(fake, path) == {**{name: [] for name in snapshot.ENCODERS}, "zones": {},
+                                    "users": fake.state()["users"]}
+    fake = kept(path)
+    fake.backend.load(document)
+    assert json.dumps(reopened(fake, path)) == json.dumps(document)
+    fake = kept(path)
+    # A write that fails (here: the file's connection gone) is not acknowledged; the next one writes everything.
+    state_file = fake.backend.state_file
+    assert state_file is not None
+    real, state_file._db = state_file._db, sqlite3.connect(":memory:", isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError):
+        fake.add_user("late", "p")
+    state_file._db = real
+    fake.add_user("later", "p")
+    assert json.dumps(reopened(fake, path)) == json.dumps(fake.state())
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"not a database at all" * 100, "not a readable fake-dimail state file (file is not a database)"),
+    ("foreign", "not a fake-dimail state file (another SQLite database)"),
+    ("version", "schema version 99, this fake-dimail reads version 1"),
+    ("unknown", "inconsistent state file (rows of a store this fake-dimail does not know: 'no_such_store')"),
+    ("bad row", "inconsistent state file ("),  # then snapshot.load's first problem (the missing local part)
+])
+def test_an_unusable_file_is_refused_in_one_line_and_left_untouched(tmp_path: Path, content: object,
+                                                                    problem: str) -> None:
+    path = tmp_path / "state.db"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content == "foreign":
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE t (x)")
+    else:
+        kept(path).close()
+        with sqlite3.connect(path) as db:
+            if content == "version":
+                db.execute("PRAGMA user_version = 99")
+            elif content == "unknown":
+                db.execute("""INSERT INTO rows VALUES ('no_such_store', '"f"', NULL, '{}')""")
+            else:
+                db.execute("""INSERT INTO rows VALUES ('mailboxes', '["x.fr","m"]', NULL, '{"domain":"x.fr"}')""")
+        sqlite3.connect(path).close()  # its own WAL checkpointed: the bytes below are the whole file
+    before = path.read_bytes()
+    with pytest.raises(StateFileError) as refused:
+        kept(path)
+    assert str(refused.value).startswith(f"{path}: {problem}") and "\n" not in str(refused.value)
+    assert path.read_bytes() == before
+    result = subprocess.run([sys.executable, "-m", "fake_dimail", "serve", "--port", "1", "--state", str(path)],
+                            capture_output=True, text=True, timeout=60) if content == "version" else None
+    if result is not None:  # the command line says it the same way (port 1 is never reached: the file is first)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr == f"fake-dimail: error: --state {refused.value}\n"
+    assert path.read_bytes() == before
+
+
+def test_a_missing_directory_is_said(tmp_path: Path) -> None:
+    with pytest.raises(StateFileError) as refused:
+        kept(tmp_path / "nowhere" / "state.db")
+    assert str(refused.value) == (f"{tmp_path}/nowhere/state.db: its directory {tmp_path}/nowhere does not exist: "
+                                  "create it, or give another --state file")
+
+
+def test_a_stopped_server_leaves_one_self_contained_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    process, url = start_server("--seed", "people-dev", "--state", str(path))
+    try:
+        assert httpx.post(f"{url}/users/", auth=("admin", "admin"), json={
+            "name": "op", "password": "p", "is_admin": False, "perms": []}).status_code == 201
+    finally:
+        process.terminate()  # SIGTERM, as `docker stop`
+        process.wait(timeout=10)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.db"]  # the write-ahead log folded in
+    assert [u["name"] for u in read_document(path)["users"]] == ["admin", "la_regie", "op"]  # type: ignore[index]
+
+
+def test_one_file_serves_one_fake(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    first = kept(path)
+    with pytest.raises(StateFileError, match="in use by another fake-dimail"):
+        kept(path)
+    first.close()
+    first = kept(path)  # a file loaded, not created: held as well
+    with pytest.raises(StateFileError, match="in use by another fake-dimail"):
+        kept(path)
+    first.add_user("still", "p")
+    assert "still" in [u["name"] for u in reopened(first, path)["users"]]  # type: ignore[index]
+
+
+def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    process, url = start_server("--seed", "people-dev", "--state", str(path))
+    acknowledged: dict[str, list[str]] = {"users": [], "mailboxes": []}
+    admin = httpx.Client(base_url=url, auth=("admin", "admin"), timeout=5)
+    assert admin.post("/domains/", json={**WEBMAIL, "context_name": "example.fr"}).status_code == 201
+    token = admin.get("/token/").json()["access_token"]
+    stop = threading.Event()
+
+    def burst(kind: str) -> None:
+        # POST /users/ is Basic-only; mailboxes take the token.
+        client = httpx.Client(base_url=url, timeout=5, **(
+            {"auth": ("admin", "admin")} if kind == "users" else {"headers": {"Authorization": f"Bearer {token}"}}))
+        for i in range(100_000):
+            if stop.is_set():
+                return
+            name = f"{kind[0]}{i}"
+            try:
+                if kind == "users":
+                    answer = client.post("/users/", json={"name": name, "password": "p", "is_admin": False,
+                                                          "perms": []})
+                else:
+                    answer = client.post(f"/domains/example.fr/mailboxes/{name}",
+                                         json={"givenName": "G", "surName": name})
+            except httpx.TransportError:
+                return  # killed while asking: not acknowledged
+            if answer.is_success:
+                acknowledged[kind].append(name)
+
+    threads = [threading.Thread(target=burst, args=(kind,)) for kind in acknowledged]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while min(map(len, acknowledged.values())) < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(random.uniform(0, 0.5))  # then a random moment: mid-request, mid-transaction, between two
+    process.kill()
+    process.wait(timeout=10)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(acknowledged["users"]) >= 5 and len(acknowledged["mailboxes"]) >= 5, acknowledged
+    process, url = start_server("--seed", "empty", "--state", str(path))
+    try:
+        admin = httpx.Client(base_url=url, auth=("admin", "admin"), timeout=5)
+        users = {u["name"] for u in admin.get("/users/").json()}
+        assert set(acknowledged["users"]) <= users
+        token = admin.get("/token/").json()["access_token"]
+        mailboxes = httpx.get(f"{url}/domains/example.fr/mailboxes/", headers={"Authorization": f"Bearer {token}"},
+                              timeout=5).json()
+        emails = {m["email"] for m in mailboxes}
+        assert {f"{name}@example.fr" for name in acknowledged["mailboxes"]} <= emails
+        # Nothing half-written: every Dovecot row has its OX user (a listing shows both halves).
+        assert all(m["givenName"] == "G" and m["displayName"] == f"G {m['email'].split('@')[0]}"
+                   for m in mailboxes if not m["email"].startswith("oxadmin@")), mailboxes[:3]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_a_seeding_call_is_one_transaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = kept(tmp_path / "state.db")
+    state_file = fake.backend.state_file
+    assert state_file is not None
+    commits: list[int] = []
+    write = state_file._write
+    monkeypatch.setattr(state_file, "_write", lambda: (commits.append(1), write())[1])
+    fake.add_domain("example.fr", status="ok", allowed=["la_regie"])  # creation, DNS, fix, check, allow
+    fake.add_mailbox("example.fr", "jean", active=False)  # creation, then deactivation
+    assert len(commits) == 2
+    assert reopened(fake, tmp_path / "state.db")["domains"][0]["state"] == "ok"  # type: ignore[index]
