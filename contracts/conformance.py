@@ -25,6 +25,7 @@ QUIRKS: dict[tuple[str, str, int], str] = {
     ("POST", "/domains/{domain_name}/mailboxes/{user_name}", 500): DUPLICATE,
     ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}", 500): DUPLICATE,
     ("GET", "/domains/{domain_name}/aliases/", 412): "alias read by destination only (CONTRACT §6 #13)",
+    ("POST", "/domains/{domain_name}/aliases/", 409): "duplicate alias, a 409 v0.8.2 does not declare (CONTRACT §4.11, §7)",
     ("DELETE", "/allows/{domain_name}/{user_name}", 403): "refusal v0.8.2 does not declare here (CONTRACT §4.3, inferred: kept like every other Basic route)",
 }
 # Operations that stop a platform, move its data away, or cut its users off: sent only with

@@ -1,6 +1,6 @@
 """OpenAPI links the suite adds to the target's document, so that schemathesis' stateful runs chain
-user → domain → allow → mailbox → alias, domain or mailbox → forward, and mailbox → public alias
-instead of guessing names.
+user → domain → allow → mailbox → alias, identity, secondary account, app password, domain or mailbox →
+forward, and mailbox → public alias instead of guessing names.
 
 dimail declares no links. Each `Link` below is written into a copy of the target's own document
 (`linked()`), restricted to the operations of the chain, and only where both ends exist on the
@@ -16,6 +16,10 @@ from typing import Any
 # `$member` stands for the run's member user: an allow needs a domain *and* a user, and a link
 # carries values from one answer only, so the user side is a name the suite created beforehand.
 MEMBER = "$member"
+# `$secondary` stands for an existing mailbox of the run (`<local>@<domain>`), made before the scenarios:
+# a secondary account links two mailboxes, and a scenario's own new mailbox is only one.
+SECONDARY = "$secondary"
+SECONDARY_LOCAL, SECONDARY_DOMAIN = "$secondary.local", "$secondary.domain"
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,17 @@ MAILBOX = ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}", "201")
 ALIAS = ("POST", "/domains/{domain_name}/aliases/", "201")
 FORWARD = ("POST", "/domains/{domain_name}/forwards/{user_name}", "201")
 PUBLIC_ALIAS = ("POST", "/aliases", "201")
+_BOX = "/domains/{domain_name}/mailboxes/{user_name}"
+APP_PASSWORD = ("POST", _BOX + "/app_passwords", "201")
+MASTER = ("POST", _BOX + "/master_of/{secondary_email}", "201")
+IDENTITY = ("POST", "/identities", "201")
+MAILBOX_IDENTITY = ("POST", _BOX + "/identities/{identity}", "201")
 
 _NEW_DOMAIN = {"domain_name": "$response.body#/name"}
 _NEW_MAILBOX = {"domain_name": "$request.path.domain_name", "user_name": "$request.path.user_name"}
 _NEW_FORWARD = {"domain_name": "$response.body#/domain", "user_name": "$response.body#/username"}
+_SAME_LINK = {**_NEW_MAILBOX, "secondary_email": "$request.path.secondary_email"}
+_APP_PASSWORD = {**_NEW_MAILBOX, "uuid": "$response.body#/uuid"}
 
 # Order matters: hypothesis tries the simplest choices first, and the first rule in name order is the
 # simplest. Link names number this table (`L00`, `L01`, ...), so each source lists forward steps first.
@@ -60,7 +71,14 @@ LINKS: tuple[Link, ...] = (
     Link(ALLOW, ("GET", "/allows/"), {"domain": "$response.body#/domain"}),
     Link(ALLOW, ("DELETE", "/allows/{domain_name}/{user_name}"),
          {"domain_name": "$response.body#/domain", "user_name": "$response.body#/user"}),
-    # a new mailbox: alias to it, read it (v1 and v2), change it, reset its password, a public alias for it
+    # a new mailbox: link an identity to it (with its password, before anything changes it), give it access
+    # to the run's other mailbox, app passwords, an alias; then read it (v1 and v2), change it, reset its
+    # password, read what hangs on it
+    Link(MAILBOX, ("POST", "/identities"),
+         body={"proconnect": MEMBER, "email": "$response.body#/email", "password": "$response.body#/password"}),
+    Link(MAILBOX, ("POST", _BOX + "/identities/{identity}"), _NEW_MAILBOX),
+    Link(MAILBOX, ("POST", _BOX + "/master_of/{secondary_email}"), {**_NEW_MAILBOX, "secondary_email": SECONDARY}),
+    Link(MAILBOX, ("POST", _BOX + "/app_passwords"), _NEW_MAILBOX),
     Link(MAILBOX, ("POST", "/domains/{domain_name}/aliases/"), {"domain_name": "$request.path.domain_name"}),
     Link(MAILBOX, ("GET", "/v2/domains/{domain_name}/mailboxes/{user_name}"), _NEW_MAILBOX),
     Link(MAILBOX, ("PATCH", "/v2/domains/{domain_name}/mailboxes/{user_name}"), _NEW_MAILBOX),
@@ -69,6 +87,9 @@ LINKS: tuple[Link, ...] = (
     Link(MAILBOX, ("GET", "/v2/domains/{domain_name}/mailboxes/"), {"domain_name": "$request.path.domain_name"}),
     Link(MAILBOX, ("POST", "/aliases"), body={
         "domain": "$request.path.domain_name", "destination": "$response.body#/email", "description": "contract run"}),
+    Link(MAILBOX, ("GET", _BOX + "/identities"), _NEW_MAILBOX),
+    Link(MAILBOX, ("GET", _BOX + "/mastered_by"), _NEW_MAILBOX),
+    Link(MAILBOX, ("GET", _BOX + "/app_passwords"), _NEW_MAILBOX),
     # a new alias: read it by destination, then delete it
     Link(ALIAS, ("GET", "/domains/{domain_name}/aliases/"),
          {"domain_name": "$request.path.domain_name", "destination": "$response.body#/destination"}),
@@ -86,7 +107,39 @@ LINKS: tuple[Link, ...] = (
     Link(USER, ("GET", "/users/{user_name}"), {"user_name": "$response.body#/name"}),
     Link(USER, ("PATCH", "/users/{user}"), {"user": "$response.body#/name"}),
     Link(USER, ("GET", "/allows/"), {"username": "$response.body#/name"}),
+    # access to the other mailbox: an app password there (a scenario's own mailbox has no OX user, as
+    # generated), read the access, take it back
+    Link(MASTER, ("POST", _BOX + "/app_passwords"), {"domain_name": SECONDARY_DOMAIN, "user_name": SECONDARY_LOCAL}),
+    Link(MASTER, ("GET", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
+    Link(MASTER, ("DELETE", _BOX + "/master_of/{secondary_email}"), _SAME_LINK),
+    # a new app password: read it, delete it
+    Link(APP_PASSWORD, ("GET", _BOX + "/app_passwords/{uuid}"), _APP_PASSWORD),
+    Link(APP_PASSWORD, ("DELETE", _BOX + "/app_passwords/{uuid}"), _APP_PASSWORD),
+    # a new identity, from either end: list its mailboxes, unlink one
+    Link(IDENTITY, ("GET", "/identities"), {"identity": "$request.body#/proconnect"}),
+    Link(IDENTITY, ("DELETE", "/identities/{proconnect}/{email}"),
+         {"proconnect": "$request.body#/proconnect", "email": "$request.body#/email"}),
+    Link(MAILBOX_IDENTITY, ("GET", "/identities"), {"identity": "$request.path.identity"}),
+    Link(MAILBOX_IDENTITY, ("DELETE", "/identities/{proconnect}/{email}"),
+         {"proconnect": "$request.path.identity",
+          "email": "{$request.path.user_name}@{$request.path.domain_name}"}),
 )
+
+
+def depths() -> dict[tuple[str, str], int]:
+    """How far along the chains each source of links is: the longest run of links from a root to it."""
+    found: dict[tuple[str, str], int] = {}
+
+    def depth(operation: tuple[str, str]) -> int:
+        if operation not in found:
+            found[operation] = 0  # the links form no cycle; this only guards against one
+            found[operation] = max((depth(link.source[:2]) + 1 for link in LINKS if link.target == operation),
+                                   default=0)
+        return found[operation]
+
+    for link in LINKS:
+        depth(link.source[:2])
+    return found
 
 
 def chain_operations() -> set[tuple[str, str]]:
@@ -94,8 +147,11 @@ def chain_operations() -> set[tuple[str, str]]:
     return ends | {("GET", "/domains/"), ("GET", "/users/")}
 
 
-def linked(openapi: dict[str, Any], member: str) -> tuple[dict[str, Any], list[Link]]:
-    """A copy of `openapi` restricted to the chain's operations, with the links both of whose ends it has."""
+def linked(openapi: dict[str, Any], member: str, secondary: str) -> tuple[dict[str, Any], list[Link]]:
+    """A copy of `openapi` restricted to the chain's operations, with the links both of whose ends it has;
+    `member` and `secondary` fill in their placeholders."""
+    local, _, domain = secondary.rpartition("@")
+    fill = {MEMBER: member, SECONDARY: secondary, SECONDARY_LOCAL: local, SECONDARY_DOMAIN: domain}
     document = copy.deepcopy(openapi)
     keep = chain_operations()
     paths: dict[str, Any] = {}
@@ -115,9 +171,9 @@ def linked(openapi: dict[str, Any], member: str) -> tuple[dict[str, Any], list[L
             continue
         definition: dict[str, Any] = {"operationId": paths[link.target[1]][link.target[0].lower()]["operationId"]}
         if link.parameters:
-            definition["parameters"] = dict(link.parameters)
+            definition["parameters"] = {k: fill.get(v, v) for k, v in link.parameters.items()}
         if link.body is not None:
-            definition["requestBody"] = {k: (member if v == MEMBER else v) for k, v in link.body.items()}
+            definition["requestBody"] = {k: fill.get(v, v) for k, v in link.body.items()}
         response.setdefault("links", {})[f"L{number:02d}"] = definition
         added.append(link)
     return document, added

@@ -20,6 +20,8 @@ pytestmark = pytest.mark.contract("rules")
 SAMPLE = {"domain_name": "unknown.contract.test", "user_name": "nobody", "user": "nobody", "destination": "x@y.fr",
           "proconnect": "nobody", "code_string": "nocode", "name": "nobody", "store_name": "nobody",
           "db_name": "nobody", "schema_name": "nobody",
+          "uuid": "00000000-0000-4000-8000-000000000000", "secondary_email": "nobody@unknown.contract.test",
+          "email": "nobody@unknown.contract.test", "identity": "nobody",
           "crash_name": "nocrash.log"}
 
 

@@ -217,6 +217,14 @@ def not_in_domain(address: str, domain: str) -> str:
     return f"{address} is not an address of {domain}"  # guess
 
 
+# --- app passwords, secondary accounts, ProConnect identities -------------------
+APP_PASSWORD_NOT_FOUND = "App password not found"  # guess
+SECONDARY_NOT_FOUND = "Secondary not found"  # guess
+OWN_SECONDARY = "A mailbox cannot be its own secondary account"  # guess
+IDENTITY_EXISTS = "Identity already exists"  # guess
+IDENTITY_NOT_FOUND = "Identity not found"  # guess
+
+
 # --- my/, public, webhook, logs ------------------------------------------------
 # The webhook's success, a bare JSON string (CONTRACT.md §1.1, §4.19).
 PASSWORD_CHANGED = "OK"

@@ -747,6 +747,57 @@ class QueuedMailView(BaseModel):
     email: str
 
 
+# --- app passwords, secondary accounts, ProConnect identities ------------------
+
+AddressName = _constrained("AddressName", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
+
+
+class AppPasswordType(str, enum.Enum):
+    api = "api"
+    imap = "imap"
+    caldav = "caldav"
+    carddav = "carddav"
+    calcarddav = "calcarddav"
+
+
+class CreateAppPassword(BaseModel):
+    name: str
+    type: AppPasswordType
+
+
+class NewAppPassword(BaseModel):
+    uuid: uuid_module.UUID
+    password: str
+
+
+class AppPassword(BaseModel):
+    uuid: uuid_module.UUID
+    name: str
+    type: AppPasswordType
+    login: str
+    last_use: str | None = None
+    client: str | None = None
+    user_agent: str | None = None
+    ip_address: str | None = None
+
+
+class CreateSecondary(BaseModel):
+    displayName: str | None = None
+
+
+class Secondary(BaseModel):
+    domain_name: str
+    user_name: str
+    master_of: str
+    displayName: str | None = None
+
+
+class CreateIdentity(BaseModel):
+    proconnect: str
+    email: AddressName
+    password: str
+
+
 # --- my/, public, webhook, logs ---------------------------------------------------
 
 

@@ -218,6 +218,55 @@ class QueuedMail:
     queue_id: str
     domain: str
     local: str
+
+
+# --- app passwords, secondary accounts, ProConnect identities -----------------
+
+
+@dataclass(slots=True)
+class AppPasswordRecord:
+    """An app password of an OX mailbox: only its hash is kept, the secret is shown once."""
+
+    uuid: str  # canonical text form: the path's `{uuid}` is a plain string
+    domain: str
+    local: str
+    name: str
+    type: str
+    password_hash: str
+    last_use: str | None = None
+    client: str | None = None
+    user_agent: str | None = None
+    ip_address: str | None = None
+
+
+@dataclass(slots=True)
+class SecondaryRecord:
+    """`<local>@<domain>` (the master) may open `<secondary_local>@<secondary_domain>`, in IMAP and OX."""
+
+    domain: str
+    local: str
+    secondary_domain: str
+    secondary_local: str
+    display_name: str | None = None
+
+    @property
+    def secondary(self) -> str:
+        return f"{self.secondary_local}@{self.secondary_domain}"
+
+
+@dataclass(slots=True)
+class IdentityRecord:
+    """A ProConnect identity allowed to open the mailbox `<local>@<domain>`."""
+
+    proconnect: str
+    domain: str
+    local: str
+
+    @property
+    def email(self) -> str:
+        return f"{self.local}@{self.domain}"
+
+
 # --- logs -------------------------------------------------------------------------
 
 

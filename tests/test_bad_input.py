@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fake_dimail import FakeDimail
+from fake_dimail.backend.state import STORES
 from fake_dimail.records import PublicAliasRecord
 
 # --- the v0.8.2 document's constraints (copied from its component schemas) ----------
@@ -69,6 +70,7 @@ DOMAIN_FEATURES = "'webmail', 'mailbox', 'alias', 'mx' or 'relay'"
 DELIVERIES = "'virtual', 'alias' or 'relay'"
 MAILBOX_ACTIVE = "'yes', 'no', 'wait' or 'unknown'"
 MAILBOX_FEATURES = "'ox' or 'schedule'"
+APP_PASSWORD_TYPES = "'api', 'imap', 'caldav', 'carddav' or 'calcarddav'"
 
 # --- 422 items, as pydantic v2 words them (CONTRACT.md §1.4) -----------------------------
 
@@ -146,6 +148,7 @@ ALIAS_ONLY = {"name": "alias.fr", "features": ["alias"], "delivery": "virtual"}
 PUBLIC_ALIASES = {"name": "pub.fr", "features": ["alias"], "public_alias": True}
 HIDDEN = "/aliases/hidden@pub.fr/jean@example.fr"  # the world's public alias
 ABSENT = object()
+JEAN_PASSWORD = "Jean-pw-1"
 
 
 @dataclass
@@ -161,8 +164,7 @@ class Answer:
         return f"<{self.status} {self.content_type} {self.text[:300]}>"
 
 
-STATE = ("users", "allows", "domains", "contexts", "mailboxes", "aliases", "codes", "forwards", "public_aliases",
-         "rate_limits", "moves", "mailbox_moves", "databases", "mailqueue", "crashes")
+STATE = STORES
 
 
 class World:
@@ -184,7 +186,7 @@ class World:
         self.fake = World._fake
         self.clients = World._clients
         for name in STATE:
-            setattr(self.fake.backend, name, copy.deepcopy(World._template[name]))
+            self.fake.backend.state.install(name, copy.deepcopy(World._template[name]))
 
     @classmethod
     def _build(cls) -> None:
@@ -220,6 +222,8 @@ class World:
             # system
             ("admin", "POST", "/system/rate_limits/standard", {"name": "standard", "limits": []}, 201),
             ("admin", "POST", "/system/database/db1/schema1", ABSENT, 200),
+            ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/force_password",
+             {"password": JEAN_PASSWORD, "save_password": False}, 200),
             # A crash log: the duplicate's 500 (refusals must leave it too).
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean",
              {"givenName": "Jean", "surName": "Dupont"}, 500),
@@ -229,10 +233,10 @@ class World:
             assert answer.status == status, (method, path, answer)
         # A public alias's name is random: the world's one is put in place under a known name.
         fake.backend.public_aliases[("pub.fr", "hidden")] = PublicAliasRecord("pub.fr", "hidden", "jean@example.fr", "")
-        cls._template = {name: copy.deepcopy(getattr(fake.backend, name)) for name in STATE}
+        cls._template = {name: copy.deepcopy(getattr(fake.backend.state, name)) for name in STATE}
 
     def snapshot(self, *besides: str) -> str:
-        return repr(tuple(getattr(self.fake.backend, name) for name in STATE if name not in besides))
+        return repr(tuple(getattr(self.fake.backend.state, name) for name in STATE if name not in besides))
 
     def send(
         self, who: str, method: str, path: str, payload: Any = ABSENT, *,
@@ -322,6 +326,13 @@ BODY_OPS: dict[str, Op] = {
     "import_domain": Op("PATCH", "/system/import_domain/alias.fr", "admin", MOVING_IN,
                         ("moving_from", "moving_mailboxes", "moving_aliases", "moving_senders", "moving_dkim")),
     "patch_database": Op("PATCH", "/system/database/db1", "admin", {"move_to": "new-platform"}, ("move_to",)),
+    "post_app_password": Op("POST", "/domains/example.fr/mailboxes/jean/app_passwords", "regie_bearer",
+                            {"name": "mail client", "type": "imap"}, ("name", "type")),
+    "post_master": Op("POST", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", "regie_bearer",
+                      {"displayName": "Func"}),
+    "post_identity": Op("POST", "/identities", "regie_bearer",
+                        {"proconnect": "sub-1", "email": "jean@example.fr", "password": JEAN_PASSWORD},
+                        ("proconnect", "email", "password")),
 }
 OP_NAMES = list(BODY_OPS)
 
@@ -664,6 +675,26 @@ WRONG: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
      string_type(body("moving_senders", 0, "login"), 1)),
     ("import_domain", {"moving_dkim": "x"}, not_an_object(body("moving_dkim"), "x")),
     ("patch_database", {"move_to": 5}, string_type(body("move_to"), 5)),
+
+
+    # app passwords, secondary accounts, identities
+    ("post_app_password", {"name": 1}, string_type(body("name"), 1)),
+    ("post_app_password", {"name": None}, string_type(body("name"), None)),
+    ("post_app_password", {"type": "smtp"}, enum(body("type"), "smtp", APP_PASSWORD_TYPES)),
+    ("post_app_password", {"type": "IMAP"}, enum(body("type"), "IMAP", APP_PASSWORD_TYPES)),
+    ("post_app_password", {"type": ["imap"]}, enum(body("type"), ["imap"], APP_PASSWORD_TYPES)),
+    ("post_master", {"displayName": 1}, string_type(body("displayName"), 1)),
+    ("post_master", {"displayName": ["Func"]}, string_type(body("displayName"), ["Func"])),
+    ("post_identity", {"proconnect": 1}, string_type(body("proconnect"), 1)),
+    ("post_identity", {"email": "Jean@example.fr"}, pattern(body("email"), "Jean@example.fr", ADDRESS_NAME_RE)),
+    ("post_identity", {"email": "jean.example.fr"}, pattern(body("email"), "jean.example.fr", ADDRESS_NAME_RE)),
+    ("post_identity", {"email": "jean@devnull"}, pattern(body("email"), "jean@devnull", ADDRESS_NAME_RE)),
+    ("post_identity", {"email": "j@x"}, too_short(body("email"), "j@x", 5)),
+    ("post_identity", {"email": "j" * 190 + "@example.fr"},
+     too_long(body("email"), "j" * 190 + "@example.fr", 200)),
+    ("post_identity", {"email": None}, string_type(body("email"), None)),
+    ("post_identity", {"password": None}, string_type(body("password"), None)),
+    ("post_identity", {"password": 1234}, string_type(body("password"), 1234)),
 ]
 
 
@@ -739,6 +770,18 @@ def test_invalid_path_names_on_forwards(world: World, method: str, user: str, ex
     assert_422(answer, *expected)
     answer = refused(world, "regie_bearer", "GET", "/domains/Example.fr/forwards/")
     assert_422(answer, pattern(("path", "domain_name"), "Example.fr", DOMAIN_NAME_RE))
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("user,domain,expected", PATH_CASES, ids=[f"{u[:12]}@{d}" for u, d, _ in PATH_CASES])
+def test_invalid_path_names_on_app_passwords(world: World, method: str, user: str, domain: str,
+                                             expected: list[dict[str, Any]]) -> None:
+    """§1.7: the four app-password operations validate `user_name`, then `domain_name`, before the body."""
+    op = BODY_OPS["post_app_password"]
+    path = f"/domains/{quote(domain, safe='')}/mailboxes/{quote(user, safe='')}/app_passwords"
+    for suffix in ([""] if method == "POST" else ["", "/00000000-0000-4000-8000-000000000000"]):
+        answer = refused(world, op.who, method, path + suffix, op.valid if method == "POST" else ABSENT)
+        assert_422(answer, *expected)
+    answer = refused(world, op.who, "POST", path, {"name": 1, "type": "imap"})
+    assert_422(answer, *expected, string_type(body("name"), 1))
 
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
@@ -934,6 +977,37 @@ APP_REFUSALS: list[tuple[str, str, str, Any, int, str | None]] = [
     ("regie", "PATCH", "/system/import_domain/alias.fr", MOVING_IN, 403, "Permission denied"),
     ("admin", "PATCH", "/system/database/ghost", {"move_to": "x"}, 404, "Database not found"),
     ("regie", "PATCH", "/system/database/db1", {"move_to": "x"}, 403, "Permission denied"),
+    # app passwords (an OX mailbox), secondary accounts (two mailboxes), identities (the mailbox's password)
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/app_passwords", {"name": "x", "type": "imap"},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/func/app_passwords", {"name": "x", "type": "imap"},
+     404, "Mailbox not found"),
+    ("admin_bearer", "POST", "/domains/ghost.fr/mailboxes/jean/app_passwords", {"name": "x", "type": "imap"},
+     404, "Domain not found"),
+    ("nobody_bearer", "POST", "/domains/example.fr/mailboxes/jean/app_passwords", {"name": "x", "type": "imap"},
+     403, "Permission denied"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/jean@example.fr", {},
+     422, "A mailbox cannot be its own secondary account"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/ghost@example.fr", {},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/master_of/jean@example.fr", {},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/jean@alias.fr", {},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/jean@ghost.fr", {},
+     403, "Permission denied"),
+    ("nobody_bearer", "POST", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", {},
+     403, "Permission denied"),
+    ("regie_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "jean@example.fr", "password": "wrong"},
+     403, "Permission denied"),
+    ("regie_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "ghost@example.fr", "password": "x"},
+     404, "Mailbox not found"),
+    ("regie_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "jean@ghost.fr", "password": "x"},
+     403, "Permission denied"),
+    ("admin_bearer", "POST", "/identities", {"proconnect": "sub-1", "email": "jean@ghost.fr", "password": "x"},
+     404, "Domain not found"),
+    ("nobody_bearer", "POST", "/identities",
+     {"proconnect": "sub-1", "email": "jean@example.fr", "password": JEAN_PASSWORD}, 403, "Permission denied"),
     # the password webhook (no auth, no declared body)
     ("anonymous", "POST", "/webhook/changepassword", {"email": "ghost@example.fr", "password": "x"},
      404, "Mailbox not found"),
@@ -992,6 +1066,22 @@ NO_BODY_REFUSALS: list[tuple[str, str, str, int, str]] = [
     ("nobody_bearer", "DELETE", "/domains/example.fr/forwards/relay", 403, "Permission denied"),
     ("regie_bearer", "DELETE", "/aliases/ghost@pub.fr/jean@example.fr", 404, "Alias not found"),
     ("nobody_bearer", "DELETE", HIDDEN, 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/app_passwords/00000000-0000-4000-8000-000000000000",
+     404, "App password not found"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/func/app_passwords/x", 404, "Mailbox not found"),
+    ("nobody_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/app_passwords/x", 403, "Permission denied"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", 404,
+     "Secondary not found"),
+    ("regie_bearer", "DELETE", "/domains/example.fr/mailboxes/ghost/master_of/func@example.fr", 404,
+     "Mailbox not found"),
+    ("nobody_bearer", "DELETE", "/domains/example.fr/mailboxes/jean/master_of/func@example.fr", 403,
+     "Permission denied"),
+    ("regie_bearer", "DELETE", "/identities/sub-1/jean@example.fr", 404, "Identity not found"),
+    ("regie_bearer", "DELETE", "/identities/sub-1/jean@ghost.fr", 403, "Permission denied"),
+    ("nobody_bearer", "DELETE", "/identities/sub-1/jean@example.fr", 403, "Permission denied"),
+    ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/identities/sub-1", 404, "Mailbox not found"),
+    ("admin_bearer", "POST", "/domains/ghost.fr/mailboxes/jean/identities/sub-1", 404, "Domain not found"),
+    ("nobody_bearer", "POST", "/domains/example.fr/mailboxes/jean/identities/sub-1", 403, "Permission denied"),
     # logs (admin only, Basic)
     ("admin", "DELETE", "/logs/crashes/ghost.log", 404, "Not found"),
     ("regie", "DELETE", "/logs/crashes/ghost.log", 403, "Permission denied"),

@@ -183,10 +183,13 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     # What stops, moves or disconnects a platform is never sent by default, not even to the fake.
     skipped = [r["message"] for r in report["results"] if r["outcome"] == "skipped"]
     assert len(skipped) == 14 and all(m.endswith(PLATFORM_SKIP) for m in skipped), skipped
-    # the default stateful run gets through the links to forwards and public aliases
+    # the default stateful run gets through the links to forwards, public aliases, identities, secondary
+    # accounts and app passwords
     (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
     reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
-    assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases"} <= set(reached), stateful
+    assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases", "POST /identities",
+            "POST /domains/{domain_name}/mailboxes/{user_name}/master_of/{secondary_email}",
+            "POST /domains/{domain_name}/mailboxes/{user_name}/app_passwords"} <= set(reached), stateful
     assert report["drift"] == [] and report["cleanup"] == [] and report["blocker"] is None
     markdown = (tmp / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")

@@ -109,3 +109,24 @@ def test_public_aliases_of_an_allowed_domain_are_listed_after_its_aliases(fake):
     assert created.status_code == 201
     fake.allow("sub-1", "pub.fr")
     assert bearer(fake, "sub-1").get("/my/aliases").json() == ["contact@pub.fr", created.json()["alias"]]
+
+
+def test_mailboxes_linked_to_the_users_identities_come_after_its_domains(fake):
+    password = fake.add_mailbox("other.fr", "marie", given_name="Marie", sur_name="Curie")
+    fake.add_mailbox("example.fr", "jean")
+    fake.allow("sub-1", "example.fr")
+    regie = bearer(fake, "la_regie")
+    # sub-1's name is its ProConnect sub (People's convention); an explicit identity counts too.
+    for proconnect in ("sub-1", "pc-42"):
+        linked = regie.post("/identities", json={"proconnect": proconnect, "email": "marie@other.fr",
+                                                 "password": password})
+        assert linked.status_code == 201, linked.text
+    user = bearer(fake, "sub-1")
+    assert user.get("/my/mailboxes").json() == ["jean@example.fr", "marie@other.fr"]
+    assert user.get("/my/domains").json() == ["example.fr"]  # a linked mailbox gives no right on its domain
+    fake.add_user("sub-2")
+    assert fake.client(auth=("admin", "admin")).patch("/users/sub-2", json={"identities": ["pc-42"]}).status_code == 200
+    assert bearer(fake, "sub-2").get("/my/resources").json() == {
+        "aliases": [], "domains": [], "mailboxes": ["marie@other.fr"]}
+    assert regie.delete("/identities/pc-42/marie@other.fr").status_code == 204
+    assert bearer(fake, "sub-2").get("/my/mailboxes").json() == []

@@ -23,6 +23,7 @@ Where a rule is decided:
 - `my_stuff.py`: `/my/…`; `public.py`: `/public/domains/{d}`, the password webhook;
   `logs.py`: crash logs (the fake's deliberate 500s);
 - `system.py`: `/system/…` (rate limits, stores, moves) and the steering of moves and the mail queue;
+- `app_passwords.py`, `secondaries.py`, `identities.py`: what hangs on a mailbox besides its password;
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
 
 A new family (forwards, say) is one more mixin here and one routes module.
@@ -36,6 +37,7 @@ rule is not obvious, and choices the sources leave open are marked "guess".
 from __future__ import annotations
 
 from .aliases import Aliases
+from .app_passwords import AppPasswords
 from .base import (
     BOOTSTRAP_USER,
     CREATE_USERS,
@@ -47,20 +49,24 @@ from .base import (
 )
 from .domains import Domains
 from .forwards import Forwards
+from .identities import Identities
 from .logs import Logs
 from .mailboxes_v2 import MailboxesV2
 from .my_stuff import MyStuff
 from .passwords import Passwords
 from .public import Public
 from .public_aliases import PublicAliases
+from .secondaries import Secondaries
 from .state import State
 from .steering import PRESETS, Steering
 from .system import System
 from .users import Users
 
 
-class Backend(Users, Domains, MailboxesV2, Passwords, Aliases, Forwards, PublicAliases, MyStuff, Public, Logs,
-              Steering, System):
+class Backend(
+    Users, Domains, MailboxesV2, AppPasswords, Secondaries, Identities, Passwords, Aliases, Forwards, PublicAliases,
+    MyStuff, Public, Logs, Steering, System,
+):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 
 

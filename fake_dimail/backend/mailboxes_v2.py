@@ -102,6 +102,7 @@ class MailboxesV2(Mailboxes):
             context.users[local] = new_ox
         elif "ox" not in features and ox is not None and context is not None:
             del context.users[ox.username]
+            self.state.delete_by("app_passwords", (domain_name, local), "mailbox")  # they lived in OX
         elif ox is not None and extras is not None and extras.ox is not None:
             self._rename_ox(domain, ox, extras.ox.given_name, extras.ox.sur_name, extras.ox.display_name)
         changes: dict[str, Any] = {"schedule_max": None}

@@ -16,12 +16,14 @@ from typing import Any
 from .. import errors
 from ..records import (
     AliasRecord,
+    AppPasswordRecord,
     CodeRecord,
     CrashRecord,
     DatabaseRecord,
     DomainRecord,
     ForwardRecord,
     MailboxMoveRecord,
+    IdentityRecord,
     MailboxRecord,
     MoveRecord,
     OxContext,
@@ -29,6 +31,7 @@ from ..records import (
     PublicAliasRecord,
     QueuedMail,
     RateLimitRecord,
+    SecondaryRecord,
     UserRecord,
     ox_users,
 )
@@ -50,6 +53,10 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "mailbox_moves": (MailboxMoveRecord, lambda row: (row.domain, row.local)),
     "databases": (DatabaseRecord, lambda row: row.name),
     "mailqueue": (QueuedMail, lambda row: row.queue_id),
+    # --- app passwords, secondary accounts, ProConnect identities
+    "app_passwords": (AppPasswordRecord, lambda row: row.uuid),
+    "secondaries": (SecondaryRecord, lambda row: (row.domain, row.local, row.secondary_domain, row.secondary_local)),
+    "identities": (IdentityRecord, lambda row: (row.proconnect, row.domain, row.local)),
     "crashes": (CrashRecord, lambda row: row.name),
 }
 

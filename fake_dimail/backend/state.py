@@ -13,12 +13,14 @@ from typing import Any
 
 from ..records import (
     AliasRecord,
+    AppPasswordRecord,
     CodeRecord,
     CrashRecord,
     DatabaseRecord,
     DomainRecord,
     ForwardRecord,
     MailboxMoveRecord,
+    IdentityRecord,
     MailboxRecord,
     MoveRecord,
     OxContext,
@@ -26,6 +28,7 @@ from ..records import (
     PublicAliasRecord,
     QueuedMail,
     RateLimitRecord,
+    SecondaryRecord,
     UserRecord,
     ox_users,
 )
@@ -86,6 +89,18 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
     "mailqueue": (True, {
         "address": lambda _, mail: ((mail.domain, mail.local),),
     }),
+    # --- app passwords, secondary accounts, ProConnect identities
+    "app_passwords": (False, {  # by uuid
+        "mailbox": lambda _, app: ((app.domain, app.local),),
+    }),
+    "secondaries": (False, {  # (master domain, master local, secondary domain, secondary local)
+        "master": lambda key, _: (key[:2],),
+        "secondary": lambda key, _: (key[2:],),
+    }),
+    "identities": (False, {  # (proconnect, domain, local)
+        "proconnect": lambda key, _: (key[0],),
+        "mailbox": lambda key, _: (key[1:],),
+    }),
     # --- logs: crash records by name, oldest first (no index: only read by name or listed whole)
     "crashes": (False, {}),
 }
@@ -114,6 +129,9 @@ class State:
     mailbox_moves: Store[tuple[str, str], MailboxMoveRecord]
     databases: Store[str, DatabaseRecord]
     mailqueue: Store[str, QueuedMail]
+    app_passwords: Store[str, AppPasswordRecord]
+    secondaries: Store[tuple[str, str, str, str], SecondaryRecord]
+    identities: Store[tuple[str, str, str], IdentityRecord]
     crashes: Store[str, CrashRecord]
 
     def __init__(self) -> None:
@@ -186,6 +204,13 @@ class State:
             or (domain, local) in self.forwards
             or (domain, local) in self.public_aliases
         )
+
+    def delete_by(self, name: str, value: Any, *indexes: str) -> None:
+        """Remove the rows of store `name` that any of `indexes` finds under `value` (what hangs on a deleted owner)."""
+        store = getattr(self, name)
+        for index in indexes:
+            for key in store.keys_by(index, value):
+                del store[key]
 
     def delete_user(self, name: str) -> None:
         for key in self.allows.keys_by("user", name):

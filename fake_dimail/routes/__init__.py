@@ -1,8 +1,8 @@
 """Thin routes, one module per resource family: parse, call the backend, format."""
 
 from . import (
-    aliases, allows, control, control_state, docs, domains, forwards, mailboxes, mailboxes_v2, public_aliases, system,
-    token, users,
+    aliases, allows, app_passwords, control, control_state, docs, domains, forwards, identities, mailboxes,
+    mailboxes_v2, public_aliases, secondaries, system, token, users,
 )
 from . import logs, my_stuff, public  # my/, public, webhook, logs
 
@@ -19,6 +19,10 @@ ROUTERS = [
     forwards.router,
     public_aliases.router,
     system.router,
+    app_passwords.router,
+    secondaries.router,
+    identities.router,
+    identities.mailbox_router,
     my_stuff.router,
     public.router,
     public.webhook_router,
