@@ -55,7 +55,10 @@ LINKS: tuple[Link, ...] = (
     # a new domain: give the member access, fill it (a public alias on it when its generated `public_alias`
     # lets it take them), then read, change and check it
     Link(DOMAIN, ("POST", "/allows/"), body={"domain": "$response.body#/name", "user": MEMBER}),
-    Link(DOMAIN, ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}"), _NEW_DOMAIN),
+    # an OX mailbox: what app passwords and identities hang on (a generated body often has no `ox`)
+    Link(DOMAIN, ("POST", "/v2/domains/{domain_name}/mailboxes/{user_name}"), _NEW_DOMAIN, body={
+        "features": ["ox"], "extras": {"ox": {"given_name": "Contract", "sur_name": "Box",
+                                              "display_name": "Contract Box"}}}),
     Link(DOMAIN, ("POST", "/domains/{domain_name}/aliases/"), _NEW_DOMAIN),
     Link(DOMAIN, ("POST", "/domains/{domain_name}/forwards/{user_name}"), _NEW_DOMAIN),
     Link(DOMAIN, ("POST", "/aliases"), body={
@@ -173,7 +176,7 @@ def linked(openapi: dict[str, Any], member: str, secondary: str) -> tuple[dict[s
         if link.parameters:
             definition["parameters"] = {k: fill.get(v, v) for k, v in link.parameters.items()}
         if link.body is not None:
-            definition["requestBody"] = {k: fill.get(v, v) for k, v in link.body.items()}
+            definition["requestBody"] = {k: fill.get(v, v) if isinstance(v, str) else v for k, v in link.body.items()}
         response.setdefault("links", {})[f"L{number:02d}"] = definition
         added.append(link)
     return document, added

@@ -37,6 +37,9 @@ FAKE_TAG = (
 )
 
 
+JOURNAL_PATH = "/_fake/requests"
+
+
 class RequestJournal:
     """One line per request: logged, and kept (the newest, within the journal's budget) for tests and tools."""
 
@@ -47,7 +50,9 @@ class RequestJournal:
         self.redirect_base = urlsplit(settings.redirect_base) if settings.redirect_base else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # Reading the journal is not journaled: an open dashboard polls it every second, and would
+        # fill the journal (and the server's log) with its own reads.
+        if scope["type"] != "http" or (scope["path"] == JOURNAL_PATH and scope["method"] == "GET"):
             await self.app(scope, receive, send)
             return
         started, arrived = time.perf_counter(), time.time()

@@ -193,6 +193,12 @@ class FakeDimail(Seeding):
         """Answer again after a shutdown, with the state it had (`reset()` restarts it too)."""
         shutdown_of(self.app).stopped = False
 
+    # --- the dashboard's reads ---------------------------------------------------------
+
+    def mailboxes(self, domain: str) -> list[dict[str, Any]]:
+        """`GET /_fake/domains/{d}/mailboxes`: the domain's mailboxes as an admin's v1 listing shows them."""
+        return [m.model_dump(mode="json") for m in self.backend.list_mailboxes(self._root, domain)]
+
 
 _DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)
 

@@ -2,7 +2,7 @@
 
 from . import (
     aliases, allows, app_passwords, control, control_state, docs, domains, forwards, identities, mailboxes,
-    mailboxes_v2, public_aliases, secondaries, system, token, users,
+    mailboxes_v2, public_aliases, secondaries, system, token, ui, users,
 )
 from . import logs, my_stuff, public  # my/, public, webhook, logs
 
@@ -29,5 +29,6 @@ ROUTERS = [
     logs.router,
     control.router,
     control_state.router,
+    ui.router,
     docs.router,
 ]
