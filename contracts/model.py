@@ -99,6 +99,10 @@ class Model:
     def allowed(self, user: str, domain: str) -> bool:
         return (user, domain) in self.allows
 
+    def domains_of(self, user: str) -> set[str]:
+        """What `GET /my/domains` lists of the run's domains for a user who is neither admin nor manager."""
+        return {domain for holder, domain in self.allows if holder == user}
+
     def mailboxes_of(self, domain: str) -> dict[str, bool]:
         return {local: active for (d, local), active in self.mailboxes.items() if d == domain}
 

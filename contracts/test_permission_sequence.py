@@ -209,9 +209,7 @@ class PermissionSequence(RuleBasedStateMachine):
         """Allowed users read the domain's mailboxes; the others get the real refusal. People's user reads all."""
         for domain in self.made_domains:
             for user in [self.model.people, *self.made_users]:
-                if user not in self.tokens:  # rights are re-read at every request: a token may be kept
-                    self.tokens[user] = self.target.token(None if user == self.model.people else user)
-                answer = self.target.call("GET", f"/domains/{domain}/mailboxes/", bearer=self.tokens[user])
+                answer = self.target.call("GET", f"/domains/{domain}/mailboxes/", bearer=self._token(user))
                 expected = 200 if self.model.allowed(user, domain) else 403
                 if answer.status_code != expected:
                     raise ContractBroken(f"GET /domains/{domain}/mailboxes/ as {user}: answered "
@@ -221,11 +219,30 @@ class PermissionSequence(RuleBasedStateMachine):
                     raise ContractBroken(f"GET /domains/{domain}/mailboxes/ as {user}: refusal body "
                                          f"{answer.text[:120]}, expected {{'detail': 'Permission denied'}}")
 
+    def _token(self, user: str) -> str:
+        if user not in self.tokens:  # rights are re-read at every request: a token may be kept
+            self.tokens[user] = self.target.token(None if user == self.model.people else user)
+        return self.tokens[user]
+
+    @invariant()
+    def my_domains_follow_allows(self) -> None:
+        """`GET /my/domains`, for users who are neither admins nor managers: the run's domains they are allowed on."""
+        if self.target.lacks(("GET", "/my/domains")):
+            return
+        mine = set(self.made_domains)
+        for user in self.made_users:
+            answer = self.target.call("GET", "/my/domains", bearer=self._token(user))
+            if answer.status_code != 200:
+                raise ContractBroken(f"GET /my/domains as {user}: answered {answer.status_code}: {answer.text[:120]}")
+            got = {domain for domain in answer.json() if domain in mine}
+            expected = self.model.domains_of(user)
+            if got != expected:
+                raise ContractBroken(f"GET /my/domains as {user}: extra {sorted(got - expected)} (not allowed), "
+                                     f"missing {sorted(expected - got)} (allowed)")
+
     @invariant()
     def listings_match(self) -> None:
-        if self.model.people not in self.tokens:
-            self.tokens[self.model.people] = self.target.token()
-        token = self.tokens[self.model.people]
+        token = self._token(self.model.people)
         for domain in self.made_domains:
             listed = self.target.call("GET", f"/v2/domains/{domain}/mailboxes/", bearer=token).json()
             got = {m["email"].split("@")[0]: m["imap_active"] == "yes" for m in listed

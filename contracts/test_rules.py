@@ -21,7 +21,8 @@ SAMPLE = {"domain_name": "unknown.contract.test", "user_name": "nobody", "user":
           "proconnect": "nobody", "code_string": "nocode", "name": "nobody", "store_name": "nobody",
           "db_name": "nobody", "schema_name": "nobody",
           "uuid": "00000000-0000-4000-8000-000000000000", "secondary_email": "nobody@unknown.contract.test",
-          "email": "nobody@unknown.contract.test", "identity": "nobody"}
+          "email": "nobody@unknown.contract.test", "identity": "nobody",
+          "crash_name": "nocrash.log"}
 
 
 def _secured() -> list[tuple[str, str, str]]:
@@ -36,6 +37,9 @@ def _secured() -> list[tuple[str, str, str]]:
 
 SECURED = _secured()
 IDS = [f"{m} {p}" for m, p, _ in SECURED]
+# Reads the document declares without a scheme (`/spec`, `/public/domains/{d}`): anyone may ask.
+UNSECURED_READS = sorted(("GET", path) for path, item in reference_openapi()["paths"].items()
+                         if "get" in item and not item["get"].get("security"))
 
 
 def _url(path: str) -> str:
@@ -76,6 +80,16 @@ def test_wrong_credentials_are_403_permission_denied(dimail_target: Target, meth
     equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")
 
 
+@pytest.mark.parametrize(("method", "path"), UNSECURED_READS, ids=[f"{m} {p}" for m, p in UNSECURED_READS])
+def test_operations_without_a_scheme_answer_anyone(dimail_target: Target, method: str, path: str) -> None:
+    if dimail_target.lacks((method, path)):
+        pytest.skip(f"the target does not declare {method} {path}")
+    answer = _send(dimail_target, method, path)
+    call = f"{method} {path} without credentials, for an unknown domain"
+    status(answer, 404, call, "no authentication asked")
+    equal(body(answer, call), {"detail": "Domain not found"}, f"{call}: body")
+
+
 @pytest.mark.dimail_needs(("POST", "/domains/"), ("POST", "/allows/"), ("POST", "/users/"))
 def test_duplicates_answer_dimails_409s(dimail_target: Target) -> None:
     domain, sub = dimail_target.name("domain"), dimail_target.name("user")
@@ -105,9 +119,10 @@ def test_unknown_domain_is_404_domain_not_found(dimail_target: Target) -> None:
     equal(body(answer, "check"), {"detail": "Domain not found"}, "GET /domains/{unknown}/check: body")
 
 
-# --- /system/…: admins only (CONTRACT.md §3.6) ------------------------------------------
+# --- /system/… and the `admin` tag (`/logs/…`): admins only (CONTRACT.md §3.6) --------------
 
-SYSTEM = [(m, p, s) for m, p, s in SECURED if p.startswith("/system/")]
+SYSTEM = [(m, p, s) for m, p, s in SECURED
+          if p.startswith("/system/") or "admin" in reference_openapi()["paths"][p][m.lower()].get("tags", [])]
 # Valid bodies, so that the refusal, not the validation, answers.
 SYSTEM_BODIES = {
     "/system/rate_limits/{name}": {"name": "nobody", "limits": []},

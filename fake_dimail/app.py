@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,14 +35,6 @@ FAKE_TAG = (
     "The fake's own control plane, not part of dimail: the simulated DNS zones and "
     "dimail's side of each domain (certificate, Postfix, OX, webmail), to steer the checks."
 )
-
-
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
-
-
-def printable(text: str) -> str:
-    """A log field that cannot forge a line: control characters (and the backslash) escaped."""
-    return _UNPRINTABLE.sub(lambda m: "\\x%02x" % ord(m.group()), text)
 
 
 JOURNAL_PATH = "/_fake/requests"
@@ -86,11 +77,7 @@ class RequestJournal:
             )
             self.journal.append(exchange)
             if log.isEnabledFor(self.level):
-                log.log(
-                    self.level, "%s %s %s user=%s %.1fms%s", exchange.method, printable(exchange.path),
-                    "-" if exchange.status is None else exchange.status, printable(exchange.user or "-"),
-                    exchange.duration_ms, f" fault={fault}" if fault else "",
-                )
+                log.log(self.level, "%s", exchange.line())
 
     def _moved(self, name: bytes, value: bytes) -> tuple[bytes, bytes]:
         if name.lower() != b"location" or self.redirect_base is None:
@@ -131,6 +118,10 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _server_crash(request: Request, exc: Exception) -> PlainTextResponse:
+    # Kept as dimail keeps a crash log file, for `GET /logs/crashes`.
+    query = request.scope["query_string"].decode("latin-1")
+    path = request.scope["path"] + ("?" + query if query else "")
+    request.app.state.backend.record_crash(request.method, path, request.scope.get("dimail.user"), str(exc))
     # What uvicorn sends for an unhandled exception, keep-alive dropped included.
     return PlainTextResponse(errors.INTERNAL_SERVER_ERROR, status_code=500, headers={"connection": "close"})
 

@@ -223,3 +223,10 @@ SECONDARY_NOT_FOUND = "Secondary not found"  # guess
 OWN_SECONDARY = "A mailbox cannot be its own secondary account"  # guess
 IDENTITY_EXISTS = "Identity already exists"  # guess
 IDENTITY_NOT_FOUND = "Identity not found"  # guess
+
+
+# --- my/, public, webhook, logs ------------------------------------------------
+# The webhook's success, a bare JSON string (CONTRACT.md §1.1, §4.19).
+PASSWORD_CHANGED = "OK"
+# guess: what the webhook says of a body that names no mailbox and password (no body is declared).
+WEBHOOK_BODY = 'Mailbox not found: send {"email": "<user>@<domain>", "password": "<new password>"}'

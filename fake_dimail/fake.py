@@ -136,7 +136,7 @@ class FakeDimail(Seeding):
     def state(self) -> dict[str, Any]:
         """Everything the fake holds, as plain JSON-able data read under the lock: users (with their
         password hashes), allows, domains (checks, platform), OX contexts, mailboxes, aliases, codes,
-        rate limits, moves, databases, mail queue, zones.
+        rate limits, moves, databases, mail queue, crash logs, zones.
         Safe while requests are in flight, unlike the live stores; `backend.load(document)` puts it back."""
         return self.backend.snapshot()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -23,6 +24,21 @@ class Exchange:
     fault: str | None = None  # what was injected instead of dimail's answer
     id: int = 0  # increasing over the server's life, never reused: `since=<id>` polls what came after
     time: float = 0.0  # epoch seconds when the request arrived
+
+    def line(self) -> str:
+        """The request's log line (also what `GET /logs/` shows): it cannot forge another one."""
+        status = "-" if self.status is None else self.status
+        fault = f" fault={self.fault}" if self.fault else ""
+        return (f"{self.method} {printable(self.path)} {status} user={printable(self.user or '-')} "
+                f"{self.duration_ms:.1f}ms{fault}")
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+
+
+def printable(text: str) -> str:
+    """A log field that cannot forge a line: control characters (and the backslash) escaped."""
+    return _UNPRINTABLE.sub(lambda m: "\\x%02x" % ord(m.group()), text)
 
 
 def _weight(exchange: Exchange) -> int:

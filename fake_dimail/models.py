@@ -796,3 +796,29 @@ class CreateIdentity(BaseModel):
     proconnect: str
     email: AddressName
     password: str
+
+
+# --- my/, public, webhook, logs ---------------------------------------------------
+
+
+class VisibleResources(BaseModel):
+    aliases: list[str]
+    domains: list[str]
+    mailboxes: list[str]
+
+
+class ServerLogs(BaseModel):
+    logs: list[str]
+
+
+class CrashInfo(BaseModel):
+    name: str
+    size: int
+    date: str
+
+
+class PasswordChange(BaseModel):
+    """What the fake reads from the webhook's undeclared body (guess: dimail's own field names)."""
+
+    email: str
+    password: str

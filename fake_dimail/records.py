@@ -265,3 +265,18 @@ class IdentityRecord:
     @property
     def email(self) -> str:
         return f"{self.local}@{self.domain}"
+
+
+# --- logs -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CrashRecord:
+    """One deliberate 500, as dimail would have written its crash log file."""
+
+    name: str
+    time: float
+    method: str
+    path: str
+    user: str | None
+    reason: str

@@ -32,6 +32,13 @@ def allow_not_removed() -> Any:
     return fake.app
 
 
+def my_domains_ignore_allows() -> Any:
+    """GET /my/domains lists every domain, whatever the caller's allows."""
+    fake = _fake()
+    fake.backend.my_domains = lambda caller: list(fake.backend.domains)  # type: ignore[method-assign]
+    return fake.app
+
+
 class _Rewrite:
     """Rewrites the answers to paths containing `path_part` (or matching `method` and the regex `path`):
     `status` maps an answer's status to a new one; `rename` renames JSON keys; `drop` removes a key from

@@ -224,6 +224,9 @@ class World:
             ("admin", "POST", "/system/database/db1/schema1", ABSENT, 200),
             ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean/force_password",
              {"password": JEAN_PASSWORD, "save_password": False}, 200),
+            # A crash log: the duplicate's 500 (refusals must leave it too).
+            ("regie_bearer", "POST", "/domains/example.fr/mailboxes/jean",
+             {"givenName": "Jean", "surName": "Dupont"}, 500),
         ]
         for who, method, path, payload, status in setup:
             answer = world.send(who, method, path, payload)
@@ -232,8 +235,8 @@ class World:
         fake.backend.public_aliases[("pub.fr", "hidden")] = PublicAliasRecord("pub.fr", "hidden", "jean@example.fr", "")
         cls._template = {name: copy.deepcopy(getattr(fake.backend.state, name)) for name in STATE}
 
-    def snapshot(self) -> str:
-        return repr(tuple(getattr(self.fake.backend.state, name) for name in STATE))
+    def snapshot(self, *besides: str) -> str:
+        return repr(tuple(getattr(self.fake.backend.state, name) for name in STATE if name not in besides))
 
     def send(
         self, who: str, method: str, path: str, payload: Any = ABSENT, *,
@@ -1005,6 +1008,13 @@ APP_REFUSALS: list[tuple[str, str, str, Any, int, str | None]] = [
      404, "Domain not found"),
     ("nobody_bearer", "POST", "/identities",
      {"proconnect": "sub-1", "email": "jean@example.fr", "password": JEAN_PASSWORD}, 403, "Permission denied"),
+    # the password webhook (no auth, no declared body)
+    ("anonymous", "POST", "/webhook/changepassword", {"email": "ghost@example.fr", "password": "x"},
+     404, "Mailbox not found"),
+    ("anonymous", "POST", "/webhook/changepassword", {"email": "jean@alias.fr", "password": "x"},
+     404, "Mailbox not found"),
+    ("nobody", "POST", "/webhook/changepassword", {"email": "Jean@example.fr", "password": "x"},
+     404, "Mailbox not found"),
 ]
 
 
@@ -1072,6 +1082,13 @@ NO_BODY_REFUSALS: list[tuple[str, str, str, int, str]] = [
     ("regie_bearer", "POST", "/domains/example.fr/mailboxes/ghost/identities/sub-1", 404, "Mailbox not found"),
     ("admin_bearer", "POST", "/domains/ghost.fr/mailboxes/jean/identities/sub-1", 404, "Domain not found"),
     ("nobody_bearer", "POST", "/domains/example.fr/mailboxes/jean/identities/sub-1", 403, "Permission denied"),
+    # logs (admin only, Basic)
+    ("admin", "DELETE", "/logs/crashes/ghost.log", 404, "Not found"),
+    ("regie", "DELETE", "/logs/crashes/ghost.log", 403, "Permission denied"),
+    ("nobody", "DELETE", "/logs/crashes/ghost.log", 403, "Permission denied"),
+    # the password webhook: a body that names no mailbox and password changes nothing
+    ("anonymous", "POST", "/webhook/changepassword", 404,
+     'Mailbox not found: send {"email": "<user>@<domain>", "password": "<new password>"}'),
 ]
 
 GARBAGE = {
@@ -1118,22 +1135,23 @@ DUPLICATES = [
 
 @pytest.mark.parametrize("method,path,sent", DUPLICATES, ids=[f"{p} {json.dumps(b)[:40]}" for _, p, b in DUPLICATES])
 def test_duplicate_mailbox_quirk_leaves_no_partial_state(world: World, method: str, path: str, sent: Any) -> None:
-    before = world.snapshot()
+    before, crashes = world.snapshot("crashes"), len(world.fake.backend.crashes)
     answer = world.send("regie_bearer", method, path, sent)
     assert (answer.status, answer.content_type, answer.text) == (
         500, "text/plain; charset=utf-8", "Internal Server Error"), answer
-    assert world.snapshot() == before
+    assert world.snapshot("crashes") == before
+    assert len(world.fake.backend.crashes) == crashes + 1  # only the crash log is written
 
 
 def test_ox_clash_when_a_v2_patch_adds_ox_leaves_no_partial_state(world: World) -> None:
     """Adding `ox` to a Dovecot-only mailbox with a display name already used in the context:
     the contract documents the bare 500 for creations only; whatever the answer, nothing is written."""
-    before = world.snapshot()
+    before = world.snapshot("crashes")
     answer = world.send("regie_bearer", "PATCH", "/v2/domains/example.fr/mailboxes/func", {
         "features": ["+ox", "+schedule"], "smtp_active": "no",
         "extras": {"ox": {"given_name": "J", "sur_name": "D", "display_name": "JEAN DUPONT"}}})
     assert answer.status == 500 or 400 <= answer.status < 500, answer
-    assert world.snapshot() == before
+    assert world.snapshot("crashes") == before
 
 
 # --- JSON the parser accepts but no response can carry ------------------------------------

@@ -12,13 +12,9 @@ def load(name: str) -> dict:
     return json.loads((REFERENCE / name).read_text())
 
 
-def test_v082_differs_only_by_the_operations_the_fake_lacks() -> None:
-    drift = compare(load("openapi-v0.8.2.json"), reference_openapi())
-    assert {d.kind for d in drift} == {"added"}
-    added = {d.operation for d in drift}
-    assert "GET /my/mailboxes" in added
-    assert {"GET /token/", "POST /domains/", "POST /allows/", "DELETE /allows/{domain_name}/{user_name}",
-            "POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases"}.isdisjoint(added)
+def test_v082_has_no_drift_from_the_fake() -> None:
+    """The fake implements every operation of v0.8.2, as the document declares it."""
+    assert compare(load("openapi-v0.8.2.json"), reference_openapi()) == []
 
 
 def test_the_fake_against_itself_has_no_drift() -> None:

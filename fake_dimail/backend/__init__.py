@@ -20,6 +20,8 @@ Where a rule is decided:
   `mailboxes_v2.py`: `/v2/` mailboxes; `passwords.py`: passwords, login codes;
 - `aliases.py`: aliases; `forwards.py`: forwards; `public_aliases.py`: public aliases;
   `steering.py`: what `/_fake/` drives;
+- `my_stuff.py`: `/my/…`; `public.py`: `/public/domains/{d}`, the password webhook;
+  `logs.py`: crash logs (the fake's deliberate 500s);
 - `system.py`: `/system/…` (rate limits, stores, moves) and the steering of moves and the mail queue;
 - `app_passwords.py`, `secondaries.py`, `identities.py`: what hangs on a mailbox besides its password;
 - `state.py`: the stores and their indexes; `snapshot.py`: the state as a document.
@@ -48,8 +50,11 @@ from .base import (
 from .domains import Domains
 from .forwards import Forwards
 from .identities import Identities
+from .logs import Logs
 from .mailboxes_v2 import MailboxesV2
+from .my_stuff import MyStuff
 from .passwords import Passwords
+from .public import Public
 from .public_aliases import PublicAliases
 from .secondaries import Secondaries
 from .state import State
@@ -60,7 +65,7 @@ from .users import Users
 
 class Backend(
     Users, Domains, MailboxesV2, AppPasswords, Secondaries, Identities, Passwords, Aliases, Forwards, PublicAliases,
-    Steering, System,
+    MyStuff, Public, Logs, Steering, System,
 ):
     """Every family's rules over one `State`: the object the routes and `FakeDimail` use."""
 

@@ -157,6 +157,7 @@ class Base:
     mailbox_moves = _store("mailbox_moves")
     databases = _store("databases")
     mailqueue = _store("mailqueue")
+    crashes = _store("crashes")
 
     @property
     def dns(self) -> SimulatedDNS:

@@ -18,6 +18,7 @@ from ..records import (
     AliasRecord,
     AppPasswordRecord,
     CodeRecord,
+    CrashRecord,
     DatabaseRecord,
     DomainRecord,
     ForwardRecord,
@@ -56,6 +57,7 @@ ROWS: dict[str, tuple[type, Callable[[Any], Any]]] = {
     "app_passwords": (AppPasswordRecord, lambda row: row.uuid),
     "secondaries": (SecondaryRecord, lambda row: (row.domain, row.local, row.secondary_domain, row.secondary_local)),
     "identities": (IdentityRecord, lambda row: (row.proconnect, row.domain, row.local)),
+    "crashes": (CrashRecord, lambda row: row.name),
 }
 
 

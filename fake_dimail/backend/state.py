@@ -15,6 +15,7 @@ from ..records import (
     AliasRecord,
     AppPasswordRecord,
     CodeRecord,
+    CrashRecord,
     DatabaseRecord,
     DomainRecord,
     ForwardRecord,
@@ -100,6 +101,8 @@ SPECS: dict[str, tuple[bool, dict[str, KeyFunction]]] = {
         "proconnect": lambda key, _: (key[0],),
         "mailbox": lambda key, _: (key[1:],),
     }),
+    # --- logs: crash records by name, oldest first (no index: only read by name or listed whole)
+    "crashes": (False, {}),
 }
 STORES = tuple(SPECS)
 
@@ -129,6 +132,7 @@ class State:
     app_passwords: Store[str, AppPasswordRecord]
     secondaries: Store[tuple[str, str, str, str], SecondaryRecord]
     identities: Store[tuple[str, str, str], IdentityRecord]
+    crashes: Store[str, CrashRecord]
 
     def __init__(self) -> None:
         self.lock = threading.RLock()

@@ -4,6 +4,7 @@ from . import (
     aliases, allows, app_passwords, control, control_state, docs, domains, forwards, identities, mailboxes,
     mailboxes_v2, public_aliases, secondaries, system, token, ui, users,
 )
+from . import logs, my_stuff, public  # my/, public, webhook, logs
 
 ROUTERS = [
     token.router,
@@ -22,6 +23,10 @@ ROUTERS = [
     secondaries.router,
     identities.router,
     identities.mailbox_router,
+    my_stuff.router,
+    public.router,
+    public.webhook_router,
+    logs.router,
     control.router,
     control_state.router,
     ui.router,
