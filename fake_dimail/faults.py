@@ -23,14 +23,13 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
-from .transport import InjectedFault
+from .transport import InjectedFault, reason_phrase
 
 CONNECTION_ERROR, TIMEOUT = "connection-error", "timeout"
 CONNECTION_FAULTS = (CONNECTION_ERROR, TIMEOUT)
@@ -156,7 +155,7 @@ def _body(fault: Fault) -> tuple[bytes, bytes]:
     if fault.body is None:
         assert isinstance(fault.answer, int)
         # guess: a proxy's terse answer; a 500 is uvicorn's, exactly as dimail's own crashes.
-        return HTTPStatus(fault.answer).phrase.encode(), b"text/plain; charset=utf-8"
+        return reason_phrase(fault.answer).encode(), b"text/plain; charset=utf-8"
     if isinstance(fault.body, str):
         return fault.body.encode(), b"text/plain; charset=utf-8"
     return json.dumps(fault.body, separators=(",", ":")).encode(), b"application/json"

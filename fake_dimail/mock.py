@@ -30,7 +30,6 @@ import threading
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -39,10 +38,17 @@ from .config import Settings
 from .fake import FakeDimail
 from .faults import CONNECTION_ERROR
 from .seeds import SEEDS, UserSeed
-from .transport import Answer, InjectedFault, answer_httpx, answer_httpx_async, exchange
+from .transport import (
+    DEFAULT_PORTS,
+    Answer,
+    InjectedFault,
+    answer_httpx,
+    answer_httpx_async,
+    exchange,
+    reason_phrase,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,13 @@ class _Origin:
             port = parts.port
         except (ValueError, TypeError, AttributeError):
             return None
-        if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
             return None
-        return cls(parts.scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[parts.scheme])
+        return cls(parts.scheme, parts.hostname.lower(), port or DEFAULT_PORTS[parts.scheme])
 
     @property
     def url(self) -> str:
-        default = self.port == _DEFAULT_PORTS[self.scheme]
+        default = self.port == DEFAULT_PORTS[self.scheme]
         return f"{self.scheme}://{self.host}" + ("" if default else f":{self.port}")
 
 
@@ -280,7 +286,7 @@ def _fake_pool_class() -> type:
             return HTTPResponse(
                 body=io.BytesIO(answer.body),
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers],
-                status=answer.status, version=11, version_string="HTTP/1.1", reason=_reason(answer.status),
+                status=answer.status, version=11, version_string="HTTP/1.1", reason=reason_phrase(answer.status),
                 preload_content=preload, decode_content=decode, enforce_content_length=enforce,
                 request_method=method, request_url=url,
             )
@@ -313,13 +319,6 @@ def _body_bytes(body: Any) -> bytes:
         data = body.read()
         return data.encode("utf-8") if isinstance(data, str) else data
     return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
 
 
 # --- httpx --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
+from http import HTTPStatus
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import httpx
@@ -24,7 +25,15 @@ from starlette.types import ASGIApp, Message
 from . import errors
 
 CLIENT = ("127.0.0.1", 50000)
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def reason_phrase(status: int) -> str:
+    """The standard phrase of a status; "" for one HTTP names none (a 520, say), as a server sends it."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 class InjectedFault(Exception):
@@ -46,7 +55,7 @@ class Answer:
 def _scope(method: str, url: str, headers: list[tuple[bytes, bytes]]) -> dict:
     parts = urlsplit(url)
     raw_path = parts.path.encode("ascii", "ignore") or b"/"
-    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 80)
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
     return {
         "type": "http",
         "asgi": {"version": "3.0"},

@@ -45,6 +45,10 @@ def test_a_concrete_path_matches_only_itself_and_body_and_delay_are_answered(fak
     assert (down.status_code, down.headers["content-type"], down.text) == (502, "text/plain; charset=utf-8",
                                                                             "upstream down")
     assert fake.requests[-1].duration_ms >= 5
+    unnamed = fake.faults.add("GET", "/token/", 520)  # no standard phrase: an empty body, not a crash
+    odd = client.get("/token/")
+    assert (odd.status_code, odd.text) == (520, "")
+    assert unnamed.hits == 1
     plain = fake.faults.add("GET", "/token/", 500)
     crash = client.get("/token/")
     assert (crash.status_code, crash.text, crash.headers["connection"]) == (500, "Internal Server Error", "close")
