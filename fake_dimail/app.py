@@ -71,11 +71,10 @@ class RequestJournal:
         finally:
             path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
             fault = scope.get(FAULT_KEY)
-            exchange = Exchange(
+            exchange = self.journal.append(Exchange(
                 scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
-                (time.perf_counter() - started) * 1000, fault, self.journal.next_id(), arrived,
-            )
-            self.journal.append(exchange)
+                (time.perf_counter() - started) * 1000, fault, time=arrived,
+            ))
             if log.isEnabledFor(self.level):
                 log.log(self.level, "%s", exchange.line())
 

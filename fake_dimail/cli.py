@@ -28,8 +28,18 @@ def _port(value: str) -> int:
 
 def _base(value: str) -> str:
     parts = urlsplit(value)
+    try:
+        parts.port  # a port outside 1-65535, or not a number, raises here
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") or parts.query:
         raise argparse.ArgumentTypeError(f"{value!r} is not scheme://host[:port] (for instance https://dimail.example)")
+    return value
+
+
+def _token(value: str) -> str:
+    if not value.strip():  # an unset $TOKEN: authentication would be silently off
+        raise argparse.ArgumentTypeError("the control token must not be empty")
     return value
 
 
@@ -83,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--certs-on-check", action="store_true",
                        help="issue a domain's certificate during /check as soon as its CNAMEs are right "
                        "(default: only /fix issues it, as People expects)")
-    serve.add_argument("--control-token", metavar="TOKEN",
+    serve.add_argument("--control-token", metavar="TOKEN", type=_token,
                        help="make /_fake/ require 'Authorization: Bearer TOKEN' (or the dashboard's login cookie); "
                        "default: no authentication, fine on 127.0.0.1")
     serve.add_argument("--state", metavar="FILE",

@@ -17,6 +17,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -50,11 +51,9 @@ def authorized(headers: Headers, token: str | None) -> bool:
     scheme, _, given = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and secrets.compare_digest(given.strip().encode(), token.encode()):
         return True
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE and secrets.compare_digest(value.encode(), token.encode()):
-            return True
-    return False
+    # Starlette's parser: the login's `set_cookie` quotes a token with spaces or commas.
+    given = cookie_parser(headers.get("cookie", "")).get(COOKIE)
+    return given is not None and secrets.compare_digest(given.encode(), token.encode())
 
 
 def login_page(message: str = "", status_code: int = 401) -> HTMLResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 import threading
 from collections import deque
@@ -56,18 +58,18 @@ class Journal:
         self._next_id = 1
         self._lock = threading.Lock()  # the in-process client runs requests in other threads
 
-    def next_id(self) -> int:
+    def append(self, exchange: Exchange) -> Exchange:
+        """Keep `exchange` under the next id, given out here: ids then increase in journal order, whatever the
+        threads (a `since=` poll stops at the first id it has seen)."""
         with self._lock:
+            exchange = dataclasses.replace(exchange, id=self._next_id)
             self._next_id += 1
-            return self._next_id - 1
-
-    def append(self, exchange: Exchange) -> None:
-        with self._lock:
             self._rows.append(exchange)
             self._weight += _weight(exchange)
             # The newest entry always stays, whatever its size.
             while len(self._rows) > 1 and (len(self._rows) > self.entries or self._weight > self.text_bytes):
                 self._weight -= _weight(self._rows.popleft())
+        return exchange
 
     def clear(self) -> None:
         """Forget every entry; ids keep increasing, so a poller's `since` stays meaningful."""

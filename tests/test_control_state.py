@@ -224,6 +224,13 @@ def test_journal_is_bounded_in_text_not_only_in_entries():
     assert len(journal) == 100 and [e.id for e in journal][0] == 111
 
 
+def test_ids_are_given_in_journal_order_by_the_journal_itself():
+    journal = Journal()
+    kept = [journal.append(_exchange(f"/{n}", 0)) for n in range(3)]  # whatever id the caller had
+    assert [e.id for e in kept] == [e.id for e in journal] == [1, 2, 3]
+    assert [e.path for e in journal.select(10, 1, None)] == ["/1", "/2"]
+
+
 def test_a_huge_entry_alone_is_still_kept():
     journal = Journal(entries=10, text_bytes=100)
     journal.append(_exchange("/" + "y" * 500, 1))
@@ -356,6 +363,15 @@ def test_the_dashboard_offers_a_login_form_that_sets_the_cookie(guarded):
     assert cookie.startswith(f"fake_dimail_control={TOKEN};") and "HttpOnly" in cookie
     assert "Path=/_fake" in cookie and "SameSite=strict" in cookie
     assert client.get("/_fake/").status_code == 200  # the client keeps the cookie
+
+
+def test_a_token_the_cookie_must_quote_still_logs_in():
+    fake = FakeDimail(Settings(control_token='my "secret", 2'), seed="people-dev")
+    client = fake.client(follow_redirects=False)
+    right = client.post("/_fake/login", data={"token": 'my "secret", 2'})
+    assert right.status_code == 303 and right.headers["set-cookie"].startswith('fake_dimail_control="my')
+    assert client.get("/_fake/").status_code == 200  # the quoted cookie is read back unquoted
+    assert fake.client(headers={"Cookie": "fake_dimail_control=my"}).get("/_fake/").status_code == 401
 
 
 def test_a_cross_origin_login_is_refused(guarded):

@@ -17,6 +17,10 @@ from fake_dimail.cli import main
     (["--port", "http"], "argument --port: 'http' is not a port number (1-65535)"),
     (["--redirect-base", "notaurl"], "argument --redirect-base: 'notaurl' is not scheme://host[:port]"),
     (["--redirect-base", "https://proxy.example/api"], "'https://proxy.example/api' is not scheme://host[:port]"),
+    (["--redirect-base", "http://proxy.example:99999"], "'http://proxy.example:99999' is not scheme://host[:port]"),
+    (["--redirect-base", "http://proxy.example:abc"], "'http://proxy.example:abc' is not scheme://host[:port]"),
+    (["--control-token", ""], "argument --control-token: the control token must not be empty"),
+    (["--control-token", "  "], "argument --control-token: the control token must not be empty"),
 ])
 def test_a_bad_argument_is_refused_at_parse_time(argv: list[str], words: str, capsys) -> None:
     with pytest.raises(SystemExit) as exited:
