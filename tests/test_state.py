@@ -96,3 +96,16 @@ def test_backend_load_refuses_a_bad_document_and_keeps_the_state() -> None:
     else:
         raise AssertionError("a mailbox without a local part was loaded")
     assert backend.snapshot() == before
+
+
+def test_a_new_context_never_reuses_a_loaded_ones_id():
+    fake = FakeDimail(seed="people-dev")
+    fake.add_domain("five.fr", context_name="five")
+    fake.add_domain("two.fr", context_name="two")
+    document = fake.state()
+    first, second = document["contexts"]
+    document["contexts"] = [{**first, "id": 5}, {**second, "id": 2}]  # listed out of id order
+    fake.load_state(document)
+    fake.add_domain("three.fr", context_name="three")
+    contexts = {c["id"]: c["name"] for c in fake.state()["contexts"]}
+    assert contexts == {5: "five", 2: "two", 6: "three"}

@@ -128,12 +128,10 @@ class Domains(DomainChecks, Base):
             or state.forwards.count_by("domain", name)
         ):
             raise errors.conflict(errors.DOMAIN_NOT_EMPTY)
-        for key in state.allows.keys_by("domain", name):
-            del state.allows[key]
+        state.delete_by("allows", name, "domain")
         # guess: public aliases handed out on the domain go with it (their owners are elsewhere, and no
         # listing by domain would let an operator empty it first).
-        for key in state.public_aliases.keys_by("domain", name):
-            del state.public_aliases[key]
+        state.delete_by("public_aliases", name, "domain")
         # The OX context stays, still mapping the name (guess: dimail does not clean OX up).
         del state.domains[name]
         state.moves.pop(name, None)

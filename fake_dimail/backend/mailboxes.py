@@ -205,9 +205,6 @@ class Mailboxes(Base):
             assert context is not None
             del context.users[ox.username]
         self.state.delete_mailbox(domain_name, local)
-        self.state.delete_by("app_passwords", (domain_name, local), "mailbox")
-        self.state.delete_by("secondaries", (domain_name, local), "master", "secondary")
-        self.state.delete_by("identities", (domain_name, local), "mailbox")
 
     # --- address (CONTRACT.md §4.10) ---------------------------------------
 

@@ -165,8 +165,8 @@ class State:
         return self.contexts.first_by("name", name)
 
     def new_context(self, name: str, admin_domain: str) -> OxContext:
-        # Ids only grow, so the last one is the largest.
-        context = OxContext(id=next(reversed(self.contexts), 0) + 1, name=name)
+        # The largest id, not the last one: a loaded state document may list contexts in any order.
+        context = OxContext(id=max(self.contexts, default=0) + 1, name=name)
         # A new context comes with its administrator, who shows up in listings.
         context.users["oxadmin"] = OxUser("oxadmin", f"oxadmin@{admin_domain}", "Admin", "Context", "Context Admin")
         self.contexts[context.id] = context
@@ -189,12 +189,15 @@ class State:
     # --- rows that go together -------------------------------------------------
 
     def delete_mailbox(self, domain: str, local: str) -> None:
-        del self.mailboxes[(domain, local)]
-        for code in self.codes.keys_by("mailbox", (domain, local)):
-            del self.codes[code]
-        for alias in self.public_aliases.keys_by("destination", f"{local}@{domain}"):
-            del self.public_aliases[alias]
-        self.mailbox_moves.pop((domain, local), None)
+        """The Dovecot row and everything that hangs on the mailbox (its OX user is the caller's)."""
+        mailbox = (domain, local)
+        del self.mailboxes[mailbox]
+        self.delete_by("codes", mailbox, "mailbox")
+        self.delete_by("public_aliases", f"{local}@{domain}", "destination")
+        self.delete_by("app_passwords", mailbox, "mailbox")
+        self.delete_by("secondaries", mailbox, "master", "secondary")
+        self.delete_by("identities", mailbox, "mailbox")
+        self.mailbox_moves.pop(mailbox, None)
 
     def address_taken(self, domain: str, local: str) -> bool:
         """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias."""
@@ -213,8 +216,7 @@ class State:
                 del store[key]
 
     def delete_user(self, name: str) -> None:
-        for key in self.allows.keys_by("user", name):
-            del self.allows[key]
+        self.delete_by("allows", name, "user")
         for managed in self.users.keys_by("manager", name):
             self.users.modify(managed, manager=None)
         del self.users[name]
