@@ -12,6 +12,8 @@ import importlib
 
 import pytest
 
+from provisioner.client import url_problem
+
 from .target import TargetError, credentials, is_loopback
 
 
@@ -62,11 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _check_url(url: str, allow_remote: bool) -> None:
-    scheme, _, rest = url.partition("://")
-    if not rest:
-        raise pytest.UsageError(f"--dimail-url {url}: no scheme; write it as http://{url}")
-    if scheme not in ("http", "https") or not rest.strip("/"):
-        raise pytest.UsageError(f"--dimail-url {url}: expected http://HOST[:PORT] or https://HOST[:PORT]")
+    problem = url_problem(url)  # the provisioner's check: no scheme, no host, a port outside 1-65535
+    if problem is not None:
+        raise pytest.UsageError(f"--dimail-url {problem}")
     if not is_loopback(url) and not allow_remote:
         raise pytest.UsageError(f"--dimail-url {url}: not a loopback address; the contract suite creates and "
                                 "deletes domains, users and mailboxes there. Add --dimail-allow-remote if you mean it.")

@@ -25,9 +25,13 @@ SAMPLE = {"domain_name": "unknown.contract.test", "user_name": "nobody", "user":
           "crash_name": "nocrash.log"}
 
 
+# Built once: `reference_openapi()` builds a whole app each time (it was called once per operation here).
+REFERENCE_PATHS = reference_openapi()["paths"]
+
+
 def _secured() -> list[tuple[str, str, str]]:
     found = []
-    for path, item in reference_openapi()["paths"].items():
+    for path, item in REFERENCE_PATHS.items():
         for method, operation in item.items():
             schemes = {name for requirement in operation.get("security", []) for name in requirement}
             if schemes:
@@ -38,7 +42,7 @@ def _secured() -> list[tuple[str, str, str]]:
 SECURED = _secured()
 IDS = [f"{m} {p}" for m, p, _ in SECURED]
 # Reads the document declares without a scheme (`/spec`, `/public/domains/{d}`): anyone may ask.
-UNSECURED_READS = sorted(("GET", path) for path, item in reference_openapi()["paths"].items()
+UNSECURED_READS = sorted(("GET", path) for path, item in REFERENCE_PATHS.items()
                          if "get" in item and not item["get"].get("security"))
 
 
@@ -122,7 +126,7 @@ def test_unknown_domain_is_404_domain_not_found(dimail_target: Target) -> None:
 # --- /system/… and the `admin` tag (`/logs/…`): admins only (CONTRACT.md §3.6) --------------
 
 SYSTEM = [(m, p, s) for m, p, s in SECURED
-          if p.startswith("/system/") or "admin" in reference_openapi()["paths"][p][m.lower()].get("tags", [])]
+          if p.startswith("/system/") or "admin" in REFERENCE_PATHS[p][m.lower()].get("tags", [])]
 # Valid bodies, so that the refusal, not the validation, answers.
 SYSTEM_BODIES = {
     "/system/rate_limits/{name}": {"name": "nobody", "limits": []},

@@ -32,9 +32,11 @@ import pytest
 from tests.conftest import served
 
 ROOT = Path(__file__).resolve().parents[1]
+# contracts.conformance's text, written again: this module is also the batch child (`python -m tests.test_contracts`),
+# which must not import `contracts` before its `pytest.main` does (pytest could not rewrite its asserts then).
+PLATFORM_SKIP = "acts on the platform itself (stops, moves, disconnects): never sent without --dimail-system-writes"
 SEQUENCE, PEOPLE, RULES, STATEFUL, SCHEMA = (f"contracts.test_{m}" for m in ("permission_sequence", "people",
                                                                               "rules", "stateful", "schema"))
-PLATFORM_SKIP = "acts on the platform itself (stops, moves, disconnects): never sent without --dimail-system-writes"
 
 
 def suite(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -224,7 +226,7 @@ def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(runs: Runs,
 @pytest.mark.parametrize(("key", "line"), [
     ("test_remote_target_is_refused_without_permission", "not a loopback address; the contract suite creates"),
     ("test_a_url_without_scheme_is_a_usage_error_saying_so",
-     "--dimail-url localhost:8001: no scheme; write it as http://localhost:8001"),
+     "--dimail-url 'localhost:8001' has no scheme: add http:// (http://localhost:8001)"),
     ("test_a_bad_dimail_app_is_a_usage_error_in_one_line",
      "--dimail-app nosuch:thing: cannot import nosuch (No module named 'nosuch')"),
 ])
