@@ -18,7 +18,7 @@ EXPOSE 8000
 
 # The standard library only: the slim image has no curl.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=5 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/_fake/', timeout=2)"]
+    CMD ["python", "-c", "import http.client as h; c = h.HTTPConnection('127.0.0.1', 8000, timeout=2); c.request('GET', '/_fake/requests?limit=1'); c.getresponse()"]
 
 ENTRYPOINT ["fake-dimail"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000", "--seed", "empty", "--dns", "auto"]
