@@ -205,7 +205,6 @@ RATE_LIMIT_NAME_MISMATCH = "The name in the body must be the name in the path"  
 STORE_NOT_FOUND = "Store not found"  # guess
 DATABASE_NOT_FOUND = "Database not found"  # guess
 DOMAIN_NOT_MOVING = "Domain is not moving"  # guess
-MAILBOX_ALREADY_MOVED = "Mailbox is not waiting to be moved"  # guess
 MOVE_NOT_FOUND = "Domain is not moving: nothing to complete"  # the fake's own
 
 # Whether the operation being served declares 410 (set per request by `strict_json.DimailRoute`):

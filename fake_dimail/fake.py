@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 
 from . import errors, models
 from .app import Exchange, create_app, faults_of, journal_of
-from .backend import BOOTSTRAP_USER, Backend
+from .backend import Backend
 from .backend.base import settled
 from .config import Settings
 from .faults import Faults

@@ -543,8 +543,8 @@ _IPV4 = r"\d+\.\d+\.\d+\.\d+"
 NextHop = _constrained(
     "NextHop", 3, 100, rf"^(smtp:{_DOMAIN}|smtp:\[{_DOMAIN}\]|mx:{_DOMAIN}|lmtp:inet:{_IPV4}(:\d+)?)$"
 )
-# The document's AddressName; named apart so that another family's own AddressName cannot clash with it.
-PubAliasAddress = _constrained("PubAliasAddress", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
+# The document's AddressName (public aliases, identities).
+AddressName = _constrained("AddressName", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
 
 
 class Forward(BaseModel):
@@ -568,7 +568,7 @@ class PubAlias(BaseModel):
 
 class CreatePubAlias(BaseModel):
     domain: DomainName
-    destination: PubAliasAddress
+    destination: AddressName
     description: str
 
 
@@ -749,7 +749,6 @@ class QueuedMailView(BaseModel):
 
 # --- app passwords, secondary accounts, ProConnect identities ------------------
 
-AddressName = _constrained("AddressName", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
 
 
 class AppPasswordType(str, enum.Enum):

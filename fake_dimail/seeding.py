@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import models
-from .backend.base import settled
+from .backend.base import BOOTSTRAP_USER, settled
 from .errors import ApiError, ServerCrash
-from .backend.base import BOOTSTRAP_USER
 from .records import EXTERNAL_CHECKS, INTERNAL_CHECKS, Caller
 from .seeds import UserSeed
 

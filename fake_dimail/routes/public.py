@@ -3,7 +3,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 
 from .. import models
 from ..strict_json import DimailRoute
@@ -35,6 +34,6 @@ async def change_password(request: Request, backend: BackendDep) -> str:
     try:
         # The strict parser (DimailRoute's request) refuses what could not be stored: NaN, lone surrogates.
         change: models.PasswordChange | None = models.PasswordChange.model_validate(await request.json())
-    except (ValueError, ValidationError, RecursionError):  # JSON errors and ValidationError are ValueErrors
+    except (ValueError, RecursionError):  # JSON errors and pydantic's ValidationError are ValueErrors
         change = None
     return backend.change_password(change)
