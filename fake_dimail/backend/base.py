@@ -206,6 +206,16 @@ class Base:
     def _manages(caller: Caller, user: UserRecord) -> bool:
         return user.manager == caller.name and MANAGE_USERS in caller.perms
 
+    @staticmethod
+    def _require_admin(caller: Caller) -> None:
+        if not caller.is_admin:
+            raise errors.forbidden()
+
+    @atomic
+    def require_admin(self, caller: Caller) -> None:
+        """For what the app answers itself, not the state: `GET /logs/` (the request journal), `shutdown`."""
+        self._require_admin(caller)
+
     def _require_allowed(self, caller: Caller, domain: str, detail: str = errors.PERMISSION_DENIED) -> None:
         if not self._is_allowed(caller, domain):
             raise errors.forbidden(detail)
