@@ -40,6 +40,12 @@ FAKE_TAG = (
 JOURNAL_PATH = "/_fake/requests"
 
 
+def target(scope: Scope) -> str:
+    """The request's path and query string, as the journal and the crash logs name it."""
+    query = scope["query_string"]
+    return scope["path"] + ("?" + query.decode("latin-1") if query else "")
+
+
 class RequestJournal:
     """One line per request: logged, and kept (the newest, within the journal's budget) for tests and tools."""
 
@@ -69,7 +75,7 @@ class RequestJournal:
         try:
             await self.app(scope, receive, sending)
         finally:
-            path = scope["path"] + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+            path = target(scope)
             fault = scope.get(FAULT_KEY)
             exchange = self.journal.append(Exchange(
                 scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
@@ -118,9 +124,8 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _server_crash(request: Request, exc: Exception) -> PlainTextResponse:
     # Kept as dimail keeps a crash log file, for `GET /logs/crashes`.
-    query = request.scope["query_string"].decode("latin-1")
-    path = request.scope["path"] + ("?" + query if query else "")
-    request.app.state.backend.record_crash(request.method, path, request.scope.get("dimail.user"), str(exc))
+    request.app.state.backend.record_crash(request.method, target(request.scope), request.scope.get("dimail.user"),
+                                           str(exc))
     # What uvicorn sends for an unhandled exception, keep-alive dropped included.
     return PlainTextResponse(errors.INTERNAL_SERVER_ERROR, status_code=500, headers={"connection": "close"})
 
