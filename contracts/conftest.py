@@ -80,8 +80,10 @@ def dimail_target(request: pytest.FixtureRequest) -> Target:
 def _target(config: pytest.Config) -> Target | None:
     """The bootstrapped target, made on the first call; None when the run is stopped (`report.stopped`)."""
     report = config.stash[REPORT_KEY]
-    if report.stopped or TARGET_KEY in config.stash:
-        return config.stash.get(TARGET_KEY, None) if not report.stopped else None
+    if report.stopped:
+        return None
+    if TARGET_KEY in config.stash:
+        return config.stash[TARGET_KEY]
     closing = config.stash.setdefault(CLOSING_KEY, ExitStack())
     try:
         target = _made(config, closing)

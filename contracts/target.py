@@ -98,8 +98,7 @@ class Target:
         answer = self._shared.request(method, path, auth=auth, headers=headers, **kwargs)
         if answer.status_code >= 500:
             # uvicorn closes the connection after an unhandled exception without saying so: reused, the next
-            # request would meet a reset and be blamed for the previous one's crash.
-            answer.read()
+            # request would meet a reset and be blamed for the previous one's crash (the body is read already).
             self.close()
         return answer
 
