@@ -127,6 +127,10 @@ def _broken(document: dict, change: str) -> dict:
         bad["mailbox"] = []
     elif change == "two contexts of one id":
         bad["contexts"].append(bad["contexts"][0])
+    elif change == "an allow naming no string":
+        bad["allows"][0]["user"] = 1
+    elif change == "a zone record of no DNS type":
+        bad["zones"]["spare.fr"] = [{"target": "", "type": "bogus", "value": "v"}]
     return bad
 
 
@@ -141,6 +145,9 @@ def _broken(document: dict, change: str) -> dict:
                      "unable to interpret input"),
     ("an unknown part", "Inconsistent state document: mailbox: no such part (expected: "),
     ("two contexts of one id", "Inconsistent state document: contexts: two contexts with the same id"),
+    ("an allow naming no string", "Inconsistent state document: allows[0].user: Input should be a valid string"),
+    ("a zone record of no DNS type",
+     "Inconsistent state document: zones.spare.fr[0].type: Input should be 'mx', 'cname', 'txt' or 'ns'"),
 ])
 def test_an_inconsistent_document_is_refused_and_the_state_kept(filled, anon, change, detail):
     before = filled.state()

@@ -35,6 +35,7 @@ from ..records import (
     UserRecord,
     ox_users,
 )
+from ..models import DnsRecord
 from ..zones import Record
 from . import consistency
 from .state import State, new_store
@@ -132,6 +133,12 @@ def _validated(name: str, row_type: type, rows: Any) -> list[Any]:
         raise ValueError(errors.state_problem(name + place, first["msg"])) from None
 
 
+@dataclasses.dataclass
+class _Allow:
+    user: str
+    domain: str
+
+
 def _first_repeated(keys: Any) -> Any:
     seen: set[Any] = set()
     for key in keys:
@@ -167,7 +174,8 @@ def _parse(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Rec
         if len(keyed) < len(rows):
             raise ValueError(errors.state_problem(name, f"two rows for {_first_repeated(map(key, rows))!r}"))
         stores[name] = new_store(name, keyed)
-    stores["allows"] = new_store("allows", {(a["user"], a["domain"]): None for a in document.get("allows", [])})
+    allows = _validated("allows", _Allow, document.get("allows", []))
+    stores["allows"] = new_store("allows", {(a.user, a.domain): None for a in allows})
     users = _adapter(OxUser)
     stores["contexts"] = new_store("contexts", {
         int(c["id"]): OxContext(
@@ -176,8 +184,9 @@ def _parse(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[Rec
         )
         for c in document.get("contexts", [])
     })
+    # Checked as `PUT /_fake/dns/{name}` checks them: a type the resolver does not know would crash later reads.
     zones = {
-        str(zone): [Record(str(r["target"]), str(r["type"]), str(r["value"])) for r in records]
+        str(zone): [Record(r.target, r.type.value, r.value) for r in _validated(f"zones.{zone}", DnsRecord, records)]
         for zone, records in document.get("zones", {}).items()
     }
     return stores, zones
