@@ -31,7 +31,7 @@ run: install
 	$(BIN)/fake-dimail serve --host $(HOST) --port $(PORT) --seed people-dev --dns auto $(if $(STATE),--state $(STATE))
 
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: install-test
 	rm -f reports/bench-goals.jsonl

@@ -56,3 +56,12 @@ def served(*args: str) -> Iterator[str]:
 def empty_server() -> Iterator[str]:
     """A standalone fake, empty like a freshly recreated dimail container."""
     yield from served("--seed", "empty")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say the OpenAPI coverage test_openapi measured; its report carries the figure, from whichever worker."""
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", ()):
+            if name == "openapi_coverage":
+                terminalreporter.write_line(f"OpenAPI coverage: {value}")
+                return
