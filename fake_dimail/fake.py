@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from .backend import Backend
 from .backend.base import settled
 from .config import Settings
 from .faults import Faults
+from .journal import Calls
 from .routes.control_state import index_of
 from .seeding import Seeding
 from .security import encode_token
@@ -85,8 +85,14 @@ class FakeDimail(Seeding):
 
     @property
     def requests(self) -> list[Exchange]:
-        """What the app has been asked so far, oldest first."""
+        """What the app has been asked so far, oldest first (the control plane's requests too)."""
         return list(journal_of(self.app))
+
+    @property
+    def calls(self) -> Calls:
+        """dimail's exchanges with bodies, oldest first, like `responses.calls`: `fake.calls[1].json()`,
+        `.filter(method="POST", path="/domains/{domain_name}/mailboxes/{user_name}")`, `.reset()`."""
+        return Calls(journal_of(self.app))
 
     # --- steering: the same as /_fake/, without HTTP ------------------------------
     # Arguments are validated by the models the HTTP routes use: a bad one raises
@@ -151,9 +157,11 @@ class FakeDimail(Seeding):
         its first problem, and nothing changes."""
         self.backend.load(dict(document))
 
-    def journal(self, limit: int = 1000, since: int | None = None, path: str | None = None) -> list[dict[str, Any]]:
-        """`GET /_fake/requests`: the entries as JSON objects (`fake.requests` gives them as `Exchange`s)."""
-        return [dataclasses.asdict(e) for e in journal_of(self.app).select(limit, since, path)]
+    def journal(self, limit: int = 1000, since: int | None = None, path: str | None = None,
+                bodies: bool = False) -> list[dict[str, Any]]:
+        """`GET /_fake/requests`: the entries as JSON objects (`fake.requests` gives them as `Exchange`s,
+        `fake.calls` with their bodies unredacted)."""
+        return [e.entry(bodies) for e in journal_of(self.app).select(limit, since, path)]
 
     def clear_requests(self) -> None:
         journal_of(self.app).clear()

@@ -528,6 +528,14 @@ class FakeIndex(BaseModel):
     dashboard: str
 
 
+class JournalBody(BaseModel):
+    content_type: str | None = Field(description="the Content-Type header sent with it")
+    size: int = Field(description="bytes, as sent")
+    body: Any = Field(description="the JSON value when the body is JSON, else its text; null when empty. "
+                                  "Secrets are redacted: `password`, `access_token` and a login code's `code` "
+                                  "read `<redacted>`")
+
+
 class JournalEntry(BaseModel):
     id: int = Field(description="increasing over the server's life: `since=<id>` gives what came after")
     time: float = Field(description="when the request arrived, epoch seconds")
@@ -537,6 +545,15 @@ class JournalEntry(BaseModel):
     status: int | None = Field(description="null: no answer (an injected connection error or timeout)")
     duration_ms: float
     fault: str | None = Field(description="what was injected instead of dimail's answer")
+    # With `?bodies=1` only (absent otherwise):
+    query: str | None = Field(default=None, description="`bodies=1`: the query string alone")
+    auth: str | None = Field(default=None, description="`bodies=1`: how `user` authenticated, `basic` or "
+                                                       "`bearer` (never the credentials)")
+    operation: str | None = Field(default=None, description="`bodies=1`: the path template of the operation "
+                                                            "that answered; null for a redirect, a 404, a fault")
+    request: JournalBody | None = Field(default=None, description="`bodies=1`: what was sent")
+    response: JournalBody | None = Field(default=None, description="`bodies=1`: what was answered (size 0 "
+                                                                   "when nothing was)")
 # --- forwards and public aliases -------------------------------------------------
 
 _IPV4 = r"\d+\.\d+\.\d+\.\d+"
