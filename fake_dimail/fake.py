@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -63,6 +64,27 @@ class FakeDimail(Seeding):
     def transport(self) -> httpx.AsyncBaseTransport:
         """For `httpx.AsyncClient(transport=...)`."""
         return ASGIAsyncTransport(self.app)
+
+    def seeded(self, seed: str | Iterable[UserSeed] | None) -> contextlib.AbstractContextManager[None]:
+        """For a `with` block, `reset()` (and `POST /_fake/reset`) seeds `seed` instead of the fake's own seed
+        (None: no change); ValueError for an unknown seed name, at once."""
+        if seed is None:
+            return contextlib.nullcontext()
+        if isinstance(seed, str) and seed not in SEEDS:
+            raise ValueError(errors.unknown_seed(seed, sorted(SEEDS)))
+        users = SEEDS[seed] if isinstance(seed, str) else tuple(seed)
+        name = seed if isinstance(seed, str) else None if users else "empty"
+        return self._seeding(users, name)
+
+    @contextlib.contextmanager
+    def _seeding(self, users: tuple[UserSeed, ...], name: str | None) -> Iterator[None]:
+        state = self.app.state
+        kept = self._seed, state.seed, state.seed_name
+        self._seed, state.seed, state.seed_name = users, users, name
+        try:
+            yield
+        finally:
+            self._seed, state.seed, state.seed_name = kept
 
     def reset(self, reseed: bool = True) -> None:
         """Empty every store (bootstrap mode), the journal and the faults; seed again unless told not to."""

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any, overload
 from urllib.parse import parse_qsl
 
+from .guard import is_control
+
 ENTRIES = 10_000
 # Paths are the client's to choose (a 16 KB request line is legal): a count alone let 4,000
 # long-path requests hold 59 MB, so the text the journal retains is budgeted too.
 TEXT_BYTES = 4 * 1024 * 1024
 # Bodies, requests' and answers' together: a listing of 10,000 mailboxes is ~3 MB.
 BODY_BYTES = 16 * 1024 * 1024
-CONTROL_PREFIX = "/_fake/"
 # What `?bodies=1` never shows: the keys of dimail's bodies that carry a secret.
 SECRET_KEYS = frozenset({"password", "access_token"})
 REDACTED = "<redacted>"
@@ -274,7 +275,7 @@ class Calls(Sequence[Call]):
         self._journal = journal
 
     def _calls(self) -> list[Call]:
-        return [Call(e) for e in self._journal if not e.path.startswith(CONTROL_PREFIX)]
+        return [call for call in map(Call, self._journal) if not is_control(call.path)]
 
     @overload
     def __getitem__(self, index: int) -> Call: ...

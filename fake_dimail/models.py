@@ -473,6 +473,7 @@ class PlatformChange(BaseModel):
 
 
 class FaultMethod(str, enum.Enum):
+    ANY = "*"
     GET = "GET"
     POST = "POST"
     PUT = "PUT"
@@ -491,13 +492,16 @@ class NewFault(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: FaultMethod
+    method: FaultMethod = Field(description="`*`: every method")
     path: str = Field(description="an operation's path template (`/domains/{domain_name}/mailboxes/{user_name}`) "
-                                  "or a concrete path")
+                                  "or a concrete path; `*`: every path but `/_fake/` (with method `*`, "
+                                  "answer `connection-error` and times null: dimail down)")
     answer: Annotated[int, Field(ge=200, le=599)] | FaultKind | None = Field(
         default=503, description="an HTTP status; `connection-error` (the server closes the connection); "
                                  "`timeout` (it stalls delay_ms, default 10 s, then closes); null: only delay")
-    times: Annotated[int, Field(ge=1)] | None = Field(default=1, description="requests answered; null: every one")
+    times: Annotated[int, Field(ge=1)] | None = Field(default=1, description="requests answered, as the server sees "
+                                                                          "them (each retry of a client counts); "
+                                                                          "null: every one")
     after: Annotated[int, Field(ge=0)] = Field(default=0, description="matching requests let through first")
     delay_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
     body: Any = Field(default=None, description="the answer's body: JSON, or a string sent as text/plain; "
