@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid as uuid_module
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from typing_extensions import TypeAliasType
@@ -470,6 +470,37 @@ class PlatformChange(BaseModel):
         if value is not None and InternalCheck.cert in value:
             raise ValueError(BREAKABLE_CHECKS)
         return value
+
+
+class PeopleStatus(str, enum.Enum):
+    pending = "pending"
+    enabled = "enabled"
+    action_required = "action_required"
+    failed = "failed"
+    disabled = "disabled"
+
+
+class SeedStatus(str, enum.Enum):
+    ok = "ok"
+    broken = "broken"
+    new = "new"
+
+
+CheckName = Literal["domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim",
+                    "webmail_ok", "postfix", "ox", "cert"]
+
+
+class StatusChange(BaseModel):
+    """A domain's status in People's terms or in dimail's (one of the two)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    people_status: PeopleStatus | None = Field(default=None, description="where People's status logic must land: "
+                                                                          "the dimail state and checks that make it")
+    status: SeedStatus | None = Field(default=None, description="dimail's state: ok, broken (with `failing`), new")
+    failing: list[CheckName] | None = Field(default=None, description="the checks that fail (broken, "
+                                                                        "action_required, failed)")
+    fixable: bool | None = Field(default=None, description="false: /fix leaves the failing internal checks broken")
 
 
 class FaultMethod(str, enum.Enum):

@@ -495,7 +495,7 @@ def test_every_control_operation_is_tagged_fake(openapi):
         ("post", "/_fake/domains/{domain_name}/check"), ("post", "/_fake/domains/{domain_name}/fix"),
         ("post", "/_fake/faults"), ("post", "/_fake/login"), ("post", "/_fake/mailqueue/{domain_name}/{user_name}"),
         ("post", "/_fake/reset"), ("put", "/_fake/dns/{name}"), ("put", "/_fake/domains/{domain_name}/move"),
-        ("put", "/_fake/state"),
+        ("put", "/_fake/domains/{domain_name}/status"), ("put", "/_fake/state"),
     ]
     for path, method, op in operations(openapi):
         if path.startswith("/_fake/"):
