@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import TypeAdapter
@@ -22,6 +22,9 @@ from .security import encode_token
 from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
 from .shutdown import shutdown_of
+
+T = TypeVar("T")
+
 
 class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
@@ -100,6 +103,14 @@ class FakeDimail(Seeding):
     def faults(self) -> Faults:
         """Injected faults: `fake.faults.add(method="POST", path="/domains/", answer=503)`."""
         return faults_of(self.app)
+
+    def mirror(self, obj: T) -> T:
+        """Seed one of People's objects (a MailDomain, Mailbox or Alias, read by their fields) as People's calls
+        would have left dimail; returns it. `fake_dimail.people.mirrored` does it for every object factories
+        create."""
+        from .people import mirror
+
+        return mirror(self, obj)
 
     def token(self, user: str) -> str:
         """A valid Bearer token for `user`, as `GET /token/` would give."""
