@@ -82,6 +82,7 @@ class _Mounted:
     origin: _Origin
     fake: FakeDimail
     pool: Any = None  # the urllib3 pool `requests` is handed for this origin, made on first use
+    retry_backoff: bool = False  # wait the backoff of a client's urllib3 Retry between attempts
     # The `responses` mocks given a pass-through to this fake, to take it back when the fake goes.
     passthrough: list[weakref.ref[Any]] = field(default_factory=list)
 
@@ -164,6 +165,9 @@ class mock_dimail:  # noqa: N801 - used like a function, as moto's mock_aws
     `@responses.activate`'s, the default one) passes `base_url` through to the
     fake by itself, with no log record; the test's own mocks still win. One
     started before the fake is given with `responses=rsps`.
+
+    A client's urllib3 `Retry` makes the same attempts as against a server, but its
+    backoff between them is not waited (`retry_backoff=True` waits it).
     """
 
     def __init__(
@@ -174,6 +178,7 @@ class mock_dimail:  # noqa: N801 - used like a function, as moto's mock_aws
         fake: FakeDimail | None = None,
         settings: Settings | None = None,
         responses: Any = None,
+        retry_backoff: bool = False,
     ) -> None:
         origin = _Origin.parse(base_url) if isinstance(base_url, str) else None
         if origin is None or urlsplit(base_url).path not in ("", "/") or urlsplit(base_url).query:
@@ -186,6 +191,7 @@ class mock_dimail:  # noqa: N801 - used like a function, as moto's mock_aws
         self._seed = seed
         self._settings = settings
         self._responses = responses
+        self._retry_backoff = retry_backoff
         self._entered: list[_Mounted] = []
 
     @property
@@ -195,7 +201,7 @@ class mock_dimail:  # noqa: N801 - used like a function, as moto's mock_aws
 
     def __enter__(self) -> FakeDimail:
         fake = self._given or FakeDimail(settings=self._settings, seed=self._seed)
-        mounted = _Mounted(self.origin, fake)
+        mounted = _Mounted(self.origin, fake, retry_backoff=self._retry_backoff)
         for mock in _responses_mocks(self._responses):
             mounted.open_passthrough(mock)
         _registry.push(mounted)
@@ -309,7 +315,7 @@ def _pool_for(url: str) -> Any:
     if mounted is None:
         return None
     if mounted.pool is None:
-        mounted.pool = _fake_pool_class()(mounted.origin, mounted.fake.app)
+        mounted.pool = _fake_pool_class()(mounted.origin, mounted.fake.app, mounted.retry_backoff)
     return mounted.pool
 
 
@@ -377,6 +383,7 @@ def _fake_pool_class() -> type:
     from urllib3.exceptions import NewConnectionError
 
     pool_init = _genuine(HTTPConnectionPool, "__init__", vars(HTTPConnectionPool)["__init__"])
+    urlopen = _genuine(HTTPConnectionPool, "urlopen", vars(HTTPConnectionPool)["urlopen"])
 
     # Named like urllib3's own classes: their names are in the messages of the errors users see.
     class FakeConnection(HTTPConnection):
@@ -418,11 +425,21 @@ def _fake_pool_class() -> type:
             )
 
     class FakePool(HTTPConnectionPool):
-        def __init__(self, origin: _Origin, app: Any) -> None:
+        def __init__(self, origin: _Origin, app: Any, retry_backoff: bool = False) -> None:
             pool_init(self, origin.host, origin.port)
             self.scheme = origin.scheme
             self.origin = origin
             self.app = app
+            self.retry_backoff = retry_backoff
+
+        def urlopen(self, method: str, url: str, body: Any = None, headers: Any = None, retries: Any = None,
+                    *args: Any, **kwargs: Any) -> Any:
+            # The same attempts as with a server, without waiting the client's backoff between them
+            # (a Retry-After the fake answers is still waited).
+            if not self.retry_backoff and getattr(retries, "backoff_factor", 0):
+                quick = {"backoff_factor": 0, **({"backoff_jitter": 0} if hasattr(retries, "backoff_jitter") else {})}
+                retries = retries.new(**quick)
+            return urlopen(self, method, url, body, headers, retries, *args, **kwargs)
 
         def _new_conn(self) -> Any:
             conn = FakeConnection(self.host, self.port)
