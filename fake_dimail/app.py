@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -173,7 +174,7 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     app.state.journal = Journal(entries=journal_size)
     # What `POST /_fake/reset` seeds again by default; FakeDimail records its own.
     app.state.seed, app.state.seed_name = (), "empty"
-    app.state.faults = Faults(app.openapi)
+    app.state.faults = Faults(lambda: operations(app))
     for router in ROUTERS:
         # The routes themselves, not the router: FastAPI matches an included router by
         # walking its candidates at every request, a fifth of what a request costs.
@@ -194,6 +195,12 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     app.state.shutdown = Shutdown()
     app.add_middleware(RefuseWhenStopped, shutdown=app.state.shutdown, faults=app.state.faults)
     return app
+
+
+def operations(app: FastAPI) -> list[tuple[str, set[str]]]:
+    """Every operation of the app's OpenAPI document: (path template, methods), from its routes."""
+    return [(route.path, route.methods) for route in app.routes
+            if isinstance(route, APIRoute) and route.include_in_schema]
 
 
 def journal_of(app: Any) -> Journal:

@@ -25,7 +25,7 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,10 +88,11 @@ class Fault:
 
 
 class Faults:
-    """The faults of one app. `document` gives its OpenAPI document, whose paths are dimail's operations."""
+    """The faults of one app. `operations` lists its operations: (path template, methods), as its OpenAPI
+    document has them (read from the routes: generating the document costs a second)."""
 
-    def __init__(self, document: Callable[[], dict[str, Any]]) -> None:
-        self._document = document
+    def __init__(self, operations: Callable[[], Iterable[tuple[str, Iterable[str]]]]) -> None:
+        self._listed = operations
         self._operations: list[tuple[str, set[str], re.Pattern[str]]] | None = None
         self._faults: dict[int, Fault] = {}
         self._ids = itertools.count(1)
@@ -137,8 +138,8 @@ class Faults:
     def _operations_list(self) -> list[tuple[str, set[str], re.Pattern[str]]]:
         if self._operations is None:
             self._operations = [
-                (template, {m.upper() for m in operations}, compile_path(template)[0])
-                for template, operations in self._document()["paths"].items() if not template.startswith("/_fake/")
+                (template, {m.upper() for m in methods}, compile_path(template)[0])
+                for template, methods in self._listed() if not is_control(template)
             ]
         return self._operations
 
