@@ -37,6 +37,11 @@ def main() -> int:
                  float("nan")))
     fake = FakeDimail(seed="people-dev")
     rows.append(("fake.reset() (reseeds people-dev)", measure(fake.reset, 200), 1.0))
+    names = (f"seeded{n}.fr" for n in range(10_000))
+    # A People factory's enabled domain: published, certified, checked. No key generation (dkim.py).
+    rows.append(("fake.add_domain(d) (status ok: People's enabled)",
+                 measure(lambda: fake.add_domain(next(names), allowed=["la_regie"]), 300), 1.0))
+    fake.reset()
     with mock_dimail(URL, fake=fake):
         token = requests.get(f"{URL}/token/", auth=("la_regie", "password"), timeout=5).json()["access_token"]
         bearer = {"Authorization": f"Bearer {token}"}

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -46,6 +47,13 @@ def target(scope: Scope) -> str:
     return scope["path"] + ("?" + query.decode("latin-1") if query else "")
 
 
+def _header(headers: Any, name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
 class RequestJournal:
     """One line per request: logged, and kept (the newest, within the journal's budget) for tests and tools."""
 
@@ -62,24 +70,41 @@ class RequestJournal:
             await self.app(scope, receive, send)
             return
         started, arrived = time.perf_counter(), time.time()
-        status = 500
+        status, answer_type = 500, None
+        sent: list[bytes] = []
+        answered: list[bytes] = []
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                sent.append(message.get("body", b""))
+            return message
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answer_type
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answer_type = _header(message.get("headers", ()), b"content-type")
                 if status == 307 and self.redirect_base is not None:
                     message["headers"] = [self._moved(k, v) for k, v in message["headers"]]
+            elif message["type"] == "http.response.body":
+                answered.append(message.get("body", b""))
             await send(message)
 
         try:
-            await self.app(scope, receive, sending)
+            await self.app(scope, receiving, sending)
         finally:
             path = target(scope)
             fault = scope.get(FAULT_KEY)
+            route = scope.get("route")
             exchange = self.journal.append(Exchange(
                 scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
                 (time.perf_counter() - started) * 1000, fault, time=arrived,
+                query=scope["query_string"].decode("latin-1"), auth=scope.get("dimail.auth"),
+                operation=getattr(route, "path", None), request_body=b"".join(sent),
+                request_type=_header(scope["headers"], b"content-type"),
+                response_body=b"".join(answered) if fault not in CONNECTION_FAULTS else b"",
+                response_type=answer_type,
             ))
             if log.isEnabledFor(self.level):
                 log.log(self.level, "%s", exchange.line())
@@ -149,7 +174,7 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     app.state.journal = Journal(entries=journal_size)
     # What `POST /_fake/reset` seeds again by default; FakeDimail records its own.
     app.state.seed, app.state.seed_name = (), "empty"
-    app.state.faults = Faults(app.openapi)
+    app.state.faults = Faults(lambda: operations(app))
     for router in ROUTERS:
         # The routes themselves, not the router: FastAPI matches an included router by
         # walking its candidates at every request, a fifth of what a request costs.
@@ -170,6 +195,12 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
     app.state.shutdown = Shutdown()
     app.add_middleware(RefuseWhenStopped, shutdown=app.state.shutdown, faults=app.state.faults)
     return app
+
+
+def operations(app: FastAPI) -> list[tuple[str, set[str]]]:
+    """Every operation of the app's OpenAPI document: (path template, methods), from its routes."""
+    return [(route.path, route.methods) for route in app.routes
+            if isinstance(route, APIRoute) and route.include_in_schema]
 
 
 def journal_of(app: Any) -> Journal:

@@ -104,6 +104,13 @@ def bad_base_url(url: object) -> str:
     return f"mock_dimail: base_url {url!r} is not scheme://host[:port] (e.g. http://dimail:8000)"
 
 
+def not_the_fake(origin: str, fakes: list[str]) -> str:
+    """Appended to the error of a refused request to another host while a fake is active."""
+    return (f" [fake-dimail: the active fake answers {', '.join(fakes)}, not {origin}; if this request is meant "
+            "for dimail, give the fake that URL (pytest ini option dimail_url, or MAIL_PROVISIONING_API_URL) "
+            "or point the code at the fake's]")
+
+
 def must_exist(domain: str) -> str:
     return f"Le domaine {domain} n'existe pas"
 

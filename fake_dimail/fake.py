@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Mapping
-from typing import Any
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import TypeAdapter
@@ -15,12 +15,16 @@ from .backend import Backend
 from .backend.base import settled
 from .config import Settings
 from .faults import Faults
+from .journal import Calls
 from .routes.control_state import index_of
 from .seeding import Seeding
 from .security import encode_token
 from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
 from .shutdown import shutdown_of
+
+T = TypeVar("T")
+
 
 class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
@@ -64,6 +68,27 @@ class FakeDimail(Seeding):
         """For `httpx.AsyncClient(transport=...)`."""
         return ASGIAsyncTransport(self.app)
 
+    def seeded(self, seed: str | Iterable[UserSeed] | None) -> contextlib.AbstractContextManager[None]:
+        """For a `with` block, `reset()` (and `POST /_fake/reset`) seeds `seed` instead of the fake's own seed
+        (None: no change); ValueError for an unknown seed name, at once."""
+        if seed is None:
+            return contextlib.nullcontext()
+        if isinstance(seed, str) and seed not in SEEDS:
+            raise ValueError(errors.unknown_seed(seed, sorted(SEEDS)))
+        users = SEEDS[seed] if isinstance(seed, str) else tuple(seed)
+        name = seed if isinstance(seed, str) else None if users else "empty"
+        return self._seeding(users, name)
+
+    @contextlib.contextmanager
+    def _seeding(self, users: tuple[UserSeed, ...], name: str | None) -> Iterator[None]:
+        state = self.app.state
+        kept = self._seed, state.seed, state.seed_name
+        self._seed, state.seed, state.seed_name = users, users, name
+        try:
+            yield
+        finally:
+            self._seed, state.seed, state.seed_name = kept
+
     def reset(self, reseed: bool = True) -> None:
         """Empty every store (bootstrap mode), the journal and the faults; seed again unless told not to."""
         with settled(self.backend.state):  # one transaction: a state file never holds the emptied state alone
@@ -79,14 +104,28 @@ class FakeDimail(Seeding):
         """Injected faults: `fake.faults.add(method="POST", path="/domains/", answer=503)`."""
         return faults_of(self.app)
 
+    def mirror(self, obj: T) -> T:
+        """Seed one of People's objects (a MailDomain, Mailbox or Alias, read by their fields) as People's calls
+        would have left dimail; returns it. `fake_dimail.people.mirrored` does it for every object factories
+        create."""
+        from .people import mirror
+
+        return mirror(self, obj)
+
     def token(self, user: str) -> str:
         """A valid Bearer token for `user`, as `GET /token/` would give."""
         return encode_token(self.settings, user, self.backend.clock())
 
     @property
     def requests(self) -> list[Exchange]:
-        """What the app has been asked so far, oldest first."""
+        """What the app has been asked so far, oldest first (the control plane's requests too)."""
         return list(journal_of(self.app))
+
+    @property
+    def calls(self) -> Calls:
+        """dimail's exchanges with bodies, oldest first, like `responses.calls`: `fake.calls[1].json()`,
+        `.filter(method="POST", path="/domains/{domain_name}/mailboxes/{user_name}")`, `.reset()`."""
+        return Calls(journal_of(self.app))
 
     # --- steering: the same as /_fake/, without HTTP ------------------------------
     # Arguments are validated by the models the HTTP routes use: a bad one raises
@@ -151,9 +190,11 @@ class FakeDimail(Seeding):
         its first problem, and nothing changes."""
         self.backend.load(dict(document))
 
-    def journal(self, limit: int = 1000, since: int | None = None, path: str | None = None) -> list[dict[str, Any]]:
-        """`GET /_fake/requests`: the entries as JSON objects (`fake.requests` gives them as `Exchange`s)."""
-        return [dataclasses.asdict(e) for e in journal_of(self.app).select(limit, since, path)]
+    def journal(self, limit: int = 1000, since: int | None = None, path: str | None = None,
+                bodies: bool = False) -> list[dict[str, Any]]:
+        """`GET /_fake/requests`: the entries as JSON objects (`fake.requests` gives them as `Exchange`s,
+        `fake.calls` with their bodies unredacted)."""
+        return [e.entry(bodies) for e in journal_of(self.app).select(limit, since, path)]
 
     def clear_requests(self) -> None:
         journal_of(self.app).clear()

@@ -1,10 +1,14 @@
 """Injected faults: one registry for Python (`fake.faults`) and HTTP (`/_fake/faults`).
 
 A fault matches requests by method and by path, the operation's template
-(`/domains/{domain_name}/mailboxes/{user_name}`) or a concrete path. It lets
-`after` matching requests through, then answers the next `times` ones (every
-one with `times=None`) with an HTTP status, a dropped connection or a stall;
-`delay_ms` waits first. Faults apply to dimail's operations only, never to
+(`/domains/{domain_name}/mailboxes/{user_name}`) or a concrete path; `*` for
+either matches every one. It lets `after` matching requests through, then
+answers the next `times` ones (every one with `times=None`) with an HTTP
+status, a dropped connection or a stall; `delay_ms` waits first. `times` and
+`after` count requests as the server sees them: a client that retries (a
+mounted urllib3 `Retry`, People's session) sends several for one call.
+`faults.down()` is dimail down: every request refused at connection level,
+whatever the retries, until removed. Faults apply to dimail's operations only, never to
 `/_fake/`, and are checked when added, so a typo fails at once instead of
 silently never matching.
 
@@ -21,7 +25,7 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,9 +33,11 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
+from .guard import is_control
 from .transport import InjectedFault, reason_phrase
 
 CONNECTION_ERROR, TIMEOUT = "connection-error", "timeout"
+ANY = "*"  # as a fault's method or path: every one
 CONNECTION_FAULTS = (CONNECTION_ERROR, TIMEOUT)
 # Over HTTP, a "timeout" with no delay stalls this long before closing the connection.
 DEFAULT_STALL_MS = 10_000
@@ -58,13 +64,22 @@ class Fault:
         return "delay" if self.answer is None else str(self.answer)
 
     def matches(self, method: str, path: str) -> bool:
-        if method != self.method:
+        if method != self.method and self.method != ANY:
             return False
+        if self.path == ANY:
+            return not is_control(path)  # the control plane stays reachable, to lift the fault
         return path == self.path or (self._regex is not None and self._regex.match(path) is not None)
 
     def remove(self) -> None:
         if self._owner is not None:
             self._owner.remove(self.id)
+
+    # A fault is also a context manager: `with fake.faults.down(): ...` removes it on the way out.
+    def __enter__(self) -> Fault:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.remove()
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "method": self.method, "path": self.path, "answer": self.answer,
@@ -73,10 +88,11 @@ class Fault:
 
 
 class Faults:
-    """The faults of one app. `document` gives its OpenAPI document, whose paths are dimail's operations."""
+    """The faults of one app. `operations` lists its operations: (path template, methods), as its OpenAPI
+    document has them (read from the routes: generating the document costs a second)."""
 
-    def __init__(self, document: Callable[[], dict[str, Any]]) -> None:
-        self._document = document
+    def __init__(self, operations: Callable[[], Iterable[tuple[str, Iterable[str]]]]) -> None:
+        self._listed = operations
         self._operations: list[tuple[str, set[str], re.Pattern[str]]] | None = None
         self._faults: dict[int, Fault] = {}
         self._ids = itertools.count(1)
@@ -102,22 +118,44 @@ class Faults:
             raise ValueError(errors.fault_answer(answer))
         if times is not None and times < 1 or after < 0 or delay_ms < 0:
             raise ValueError(errors.FAULT_COUNTS)
-        regex = self._operation(method, path)
+        if path == ANY:
+            regex = None
+        elif method == ANY:
+            regex = self._template(path)
+        else:
+            regex = self._operation(method, path)
         with self._lock:
             fault = Fault(next(self._ids), method, path, answer, times, after, delay_ms, body,
                           _regex=regex, _owner=self)
             self._faults[fault.id] = fault
         return fault
 
-    def _operation(self, method: str, path: str) -> re.Pattern[str] | None:
-        """The template's regex when `path` is a template; None for a concrete path. ValueError if neither."""
+    def down(self, *, times: int | None = None, after: int = 0) -> Fault:
+        """dimail is down: every request (any method, any path) refused at connection level, every retry
+        included (`times=None`), until `.remove()` or the end of a `with` block."""
+        return self.add(ANY, ANY, CONNECTION_ERROR, times=times, after=after)
+
+    def _operations_list(self) -> list[tuple[str, set[str], re.Pattern[str]]]:
         if self._operations is None:
             self._operations = [
-                (template, {m.upper() for m in operations}, compile_path(template)[0])
-                for template, operations in self._document()["paths"].items() if not template.startswith("/_fake/")
+                (template, {m.upper() for m in methods}, compile_path(template)[0])
+                for template, methods in self._listed() if not is_control(template)
             ]
+        return self._operations
+
+    def _template(self, path: str) -> re.Pattern[str] | None:
+        """For a fault on every method: the regex of the template `path` is, None for a concrete path some
+        operation has; ValueError if no operation has it."""
+        operations = self._operations_list()
+        template = next((regex for t, _, regex in operations if t == path), None)
+        if template is None and not any(regex.match(path) for _, _, regex in operations):
+            raise ValueError(errors.no_operation(ANY, path))
+        return template
+
+    def _operation(self, method: str, path: str) -> re.Pattern[str] | None:
+        """The template's regex when `path` is a template; None for a concrete path. ValueError if neither."""
         concrete = False
-        for template, methods, regex in self._operations:
+        for template, methods, regex in self._operations_list():
             if method not in methods and not (method == "HEAD" and "GET" in methods):
                 continue
             if template == path:

@@ -23,13 +23,16 @@ share it).
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import io
+import logging
 import sys
 import threading
 import types
+import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -79,6 +82,26 @@ class _Mounted:
     origin: _Origin
     fake: FakeDimail
     pool: Any = None  # the urllib3 pool `requests` is handed for this origin, made on first use
+    retry_backoff: bool = False  # wait the backoff of a client's urllib3 Retry between attempts
+    # The `responses` mocks given a pass-through to this fake, to take it back when the fake goes.
+    passthrough: list[weakref.ref[Any]] = field(default_factory=list)
+
+    @property
+    def prefix(self) -> str:
+        return self.origin.url + "/"
+
+    def open_passthrough(self, mock: Any) -> None:
+        """Let the test's own `responses` mock pass the fake's URL through (its own mocks still win)."""
+        if self.prefix not in mock.passthru_prefixes:
+            mock.add_passthru(self.prefix)
+            self.passthrough.append(weakref.ref(mock))
+
+    def close_passthrough(self) -> None:
+        for ref in self.passthrough:
+            mock = ref()
+            if mock is not None:
+                mock.passthru_prefixes = tuple(p for p in mock.passthru_prefixes if p != self.prefix)
+        self.passthrough.clear()
 
 
 class _Registry:
@@ -88,6 +111,7 @@ class _Registry:
         self.active: list[_Mounted] = []
         self.lock = threading.Lock()
         self._undo: list[Callable[[], None]] = []
+        self._responses_patched = False
 
     def fake_for(self, url: str) -> _Mounted | None:
         if not self.active:
@@ -102,7 +126,19 @@ class _Registry:
         with self.lock:
             if not self.active:
                 self._undo = [undo for patch in (_patch_requests, _patch_httpx) if (undo := patch()) is not None]
+                self._responses_patched = False
+            if not self._responses_patched:  # `responses` may be imported while a fake is active
+                undo = _patch_responses()
+                if undo is not None:
+                    self._undo.append(undo)
+                    self._responses_patched = True
             self.active.append(mounted)
+
+    def hint(self, exc: BaseException, origin: str) -> None:
+        """A refused request to another host: its message names the fake's URL (a likely misconfiguration)."""
+        fakes = sorted({m.origin.url for m in self.active})
+        if fakes and exc.args and isinstance(exc.args[0], str) and "[fake-dimail:" not in exc.args[0]:
+            exc.args = (exc.args[0] + errors.not_the_fake(origin, fakes), *exc.args[1:])
 
     def pop(self, mounted: _Mounted) -> None:
         with self.lock:
@@ -124,11 +160,14 @@ class mock_dimail:  # noqa: N801 - used like a function, as moto's mock_aws
     200
 
     A context manager (returning the fake) and a decorator of sync and async
-    functions (a new fake per call, unless `fake` is given). With `responses`
-    active, give it (`responses=rsps`, or the `responses` module for
-    `@responses.activate`): the test's own mocks still win, and every other
-    request to `base_url` passes through to the fake. The default mock of
-    `responses` gets that pass-through by itself.
+    functions (a new fake per call, unless `fake` is given). Beside `responses`:
+    every `RequestsMock` started while the fake is active (a test's own,
+    `@responses.activate`'s, the default one) passes `base_url` through to the
+    fake by itself, with no log record; the test's own mocks still win. One
+    started before the fake is given with `responses=rsps`.
+
+    A client's urllib3 `Retry` makes the same attempts as against a server, but its
+    backoff between them is not waited (`retry_backoff=True` waits it).
     """
 
     def __init__(
@@ -139,6 +178,7 @@ class mock_dimail:  # noqa: N801 - used like a function, as moto's mock_aws
         fake: FakeDimail | None = None,
         settings: Settings | None = None,
         responses: Any = None,
+        retry_backoff: bool = False,
     ) -> None:
         origin = _Origin.parse(base_url) if isinstance(base_url, str) else None
         if origin is None or urlsplit(base_url).path not in ("", "/") or urlsplit(base_url).query:
@@ -151,29 +191,27 @@ class mock_dimail:  # noqa: N801 - used like a function, as moto's mock_aws
         self._seed = seed
         self._settings = settings
         self._responses = responses
-        self._entered: list[tuple[_Mounted, list[tuple[Any, str]]]] = []
+        self._retry_backoff = retry_backoff
+        self._entered: list[_Mounted] = []
 
     @property
     def fake(self) -> FakeDimail | None:
         """The fake answering now (None when inactive)."""
-        return self._entered[-1][0].fake if self._entered else None
+        return self._entered[-1].fake if self._entered else None
 
     def __enter__(self) -> FakeDimail:
         fake = self._given or FakeDimail(settings=self._settings, seed=self._seed)
-        passthrough = [(mock, prefix) for mock in _responses_mocks(self._responses)
-                       if (prefix := self.base_url + "/") not in mock.passthru_prefixes]
-        for mock, prefix in passthrough:
-            mock.add_passthru(prefix)
-        mounted = _Mounted(self.origin, fake)
+        mounted = _Mounted(self.origin, fake, retry_backoff=self._retry_backoff)
+        for mock in _responses_mocks(self._responses):
+            mounted.open_passthrough(mock)
         _registry.push(mounted)
-        self._entered.append((mounted, passthrough))
+        self._entered.append(mounted)
         return fake
 
     def __exit__(self, *exc_info: object) -> None:
-        mounted, passthrough = self._entered.pop()
+        mounted = self._entered.pop()
         _registry.pop(mounted)
-        for mock, prefix in passthrough:
-            mock.passthru_prefixes = tuple(p for p in mock.passthru_prefixes if p != prefix)
+        mounted.close_passthrough()
 
     async def __aenter__(self) -> FakeDimail:
         return self.__enter__()
@@ -220,11 +258,13 @@ def _patch_requests() -> Callable[[], None] | None:
 
     def with_tls_context(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
         pool = _pool_for(request.url)
-        return pool if pool is not None else originals["get_connection_with_tls_context"](self, request, *args, **kwargs)
+        if pool is not None:
+            return pool
+        return _HintingPool(originals["get_connection_with_tls_context"](self, request, *args, **kwargs))
 
     def connection(self: Any, url: str, *args: Any, **kwargs: Any) -> Any:
         pool = _pool_for(url)
-        return pool if pool is not None else originals["get_connection"](self, url, *args, **kwargs)
+        return pool if pool is not None else _HintingPool(originals["get_connection"](self, url, *args, **kwargs))
 
     replacements = {"get_connection_with_tls_context": with_tls_context, "get_connection": connection}
     for name in originals:
@@ -236,21 +276,114 @@ def _patch_requests() -> Callable[[], None] | None:
     return undo
 
 
+class _HintingPool:
+    """Another host's own pool, handed to `requests` unchanged but for one thing: when that host cannot be
+    reached, the error names the fake's URL. Made per request, so nothing of it outlives the mock."""
+
+    __slots__ = ("_pool",)
+
+    def __init__(self, pool: Any) -> None:
+        object.__setattr__(self, "_pool", pool)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._pool, name, value)
+
+    def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self._pool.urlopen(method, url, *args, **kwargs)
+        except Exception as exc:
+            if _unreachable(exc):
+                pool = self._pool
+                _registry.hint(exc, _origin_of(f"{pool.scheme}://{pool.host}" + (f":{pool.port}" if pool.port else "")))
+            raise
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A failure to connect (refused, unknown name, connect timeout), urllib3's or the socket's."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    if isinstance(exc, MaxRetryError):
+        return isinstance(exc.reason, (NewConnectionError, OSError))
+    return isinstance(exc, (NewConnectionError, OSError))
+
+
 def _pool_for(url: str) -> Any:
     mounted = _registry.fake_for(url)
     if mounted is None:
         return None
     if mounted.pool is None:
-        mounted.pool = _fake_pool_class()(mounted.origin, mounted.fake.app)
+        mounted.pool = _fake_pool_class()(mounted.origin, mounted.fake.app, mounted.retry_backoff)
     return mounted.pool
+
+
+def _genuine(cls: type, name: str, value: Any) -> Any:
+    """`cls.<name>` as its module defined it, though a test may have patched it on the class since (a network
+    guard replacing `HTTPConnectionPool.urlopen`): found in the patch's closure or `__wrapped__`, else among
+    the live functions (the patch's undo keeps it alive); the value itself if it is already that."""
+    qualname, module = f"{cls.__qualname__}.{name}", cls.__module__
+
+    def is_it(candidate: Any) -> bool:
+        return (isinstance(candidate, types.FunctionType) and candidate.__qualname__ == qualname
+                and candidate.__module__ == module)
+
+    def inside(candidate: Any, depth: int) -> Any:
+        if is_it(candidate):
+            return candidate
+        if depth == 0:
+            return None
+        inner: list[Any] = []
+        for attribute in ("__wrapped__", "__func__"):
+            try:
+                inner.append(object.__getattribute__(candidate, attribute))
+            except AttributeError:
+                pass
+        for cell in getattr(candidate, "__closure__", None) or ():
+            try:
+                inner.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                pass
+        inner.extend(getattr(candidate, "__defaults__", None) or ())
+        return next((found for c in inner if (found := inside(c, depth - 1)) is not None), None)
+
+    if not isinstance(value, types.FunctionType) or is_it(value):
+        return value
+    found = inside(value, 3)
+    if found is None:
+        found = next((f for f in gc.get_objects() if is_it(f)), value)
+    return found
+
+
+def _pinned(*classes: type, keep: Iterable[str]) -> dict[str, Any]:
+    """The functions `classes` define (the first one winning), each as its module defined it: a subclass
+    holding them is deaf to later patches of its bases."""
+    pinned: dict[str, Any] = {}
+    for cls in reversed(classes):
+        for name, value in vars(cls).items():
+            if isinstance(value, types.FunctionType) and name not in keep:
+                pinned[name] = _genuine(cls, name, value)
+    return pinned
 
 
 @functools.cache
 def _fake_pool_class() -> type:
-    """Built on first use: importing fake_dimail must not import urllib3."""
+    """Built on first use: importing fake_dimail must not import urllib3.
+
+    The pool and connection classes hold their bases' methods as urllib3 and http.client defined them:
+    a test's network guard patching `HTTPConnectionPool.urlopen` (or `HTTPConnection`'s methods) after
+    import still refuses every other host, but not the fake, which never opens a socket.
+    """
+    import http.client
+
     from urllib3 import HTTPConnectionPool, HTTPResponse
     from urllib3.connection import HTTPConnection
+    from urllib3.connectionpool import ConnectionPool
     from urllib3.exceptions import NewConnectionError
+
+    pool_init = _genuine(HTTPConnectionPool, "__init__", vars(HTTPConnectionPool)["__init__"])
+    urlopen = _genuine(HTTPConnectionPool, "urlopen", vars(HTTPConnectionPool)["urlopen"])
 
     # Named like urllib3's own classes: their names are in the messages of the errors users see.
     class FakeConnection(HTTPConnection):
@@ -292,17 +425,32 @@ def _fake_pool_class() -> type:
             )
 
     class FakePool(HTTPConnectionPool):
-        def __init__(self, origin: _Origin, app: Any) -> None:
-            super().__init__(origin.host, origin.port)
+        def __init__(self, origin: _Origin, app: Any, retry_backoff: bool = False) -> None:
+            pool_init(self, origin.host, origin.port)
             self.scheme = origin.scheme
             self.origin = origin
             self.app = app
+            self.retry_backoff = retry_backoff
+
+        def urlopen(self, method: str, url: str, body: Any = None, headers: Any = None, retries: Any = None,
+                    *args: Any, **kwargs: Any) -> Any:
+            # The same attempts as with a server, without waiting the client's backoff between them
+            # (a Retry-After the fake answers is still waited).
+            if not self.retry_backoff and getattr(retries, "backoff_factor", 0):
+                quick = {"backoff_factor": 0, **({"backoff_jitter": 0} if hasattr(retries, "backoff_jitter") else {})}
+                retries = retries.new(**quick)
+            return urlopen(self, method, url, body, headers, retries, *args, **kwargs)
 
         def _new_conn(self) -> Any:
             conn = FakeConnection(self.host, self.port)
             conn.app, conn.origin = self.app, self.origin
             return conn
 
+    own = set(vars(FakeConnection)) | {"__init_subclass__"}
+    for name, value in _pinned(HTTPConnection, http.client.HTTPConnection, keep=own).items():
+        setattr(FakeConnection, name, value)
+    for name, value in _pinned(HTTPConnectionPool, ConnectionPool, keep=set(vars(FakePool))).items():
+        setattr(FakePool, name, value)
     FakeConnection.__name__ = FakeConnection.__qualname__ = "HTTPConnection"
     FakePool.__name__ = FakePool.__qualname__ = "HTTPConnectionPool"
     return FakePool
@@ -332,13 +480,23 @@ def _patch_httpx() -> Callable[[], None]:
 
     def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
         mounted = _registry.fake_for(str(request.url))
-        return sync_original(self, request) if mounted is None else answer_httpx(mounted.fake.app, request)
+        if mounted is not None:
+            return answer_httpx(mounted.fake.app, request)
+        try:
+            return sync_original(self, request)
+        except httpx.ConnectError as exc:
+            _registry.hint(exc, _origin_of(request.url))
+            raise
 
     async def handle_async_request(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
         mounted = _registry.fake_for(str(request.url))
-        if mounted is None:
+        if mounted is not None:
+            return await answer_httpx_async(mounted.fake.app, request)
+        try:
             return await async_original(self, request)
-        return await answer_httpx_async(mounted.fake.app, request)
+        except httpx.ConnectError as exc:
+            _registry.hint(exc, _origin_of(request.url))
+            raise
 
     httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
     httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
@@ -346,4 +504,47 @@ def _patch_httpx() -> Callable[[], None]:
     def undo() -> None:
         httpx.HTTPTransport.handle_request = sync_original  # type: ignore[method-assign]
         httpx.AsyncHTTPTransport.handle_async_request = async_original  # type: ignore[method-assign]
+    return undo
+
+
+def _origin_of(url: Any) -> str:
+    origin = _Origin.parse(str(url))
+    return origin.url if origin is not None else str(url)
+
+
+# --- responses ----------------------------------------------------------------------
+
+# `responses` logs each request it passes through at INFO: a suite counting log records would see them.
+_PASSTHROUGH_RECORDS = ("request.allowed-passthru", "request.passthrough-response")
+
+
+class _QuietPassthrough(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        url = getattr(record, "url", None)
+        return not (record.msg in _PASSTHROUGH_RECORDS and isinstance(url, str)
+                    and _registry.fake_for(url) is not None)
+
+
+def _patch_responses() -> Callable[[], None] | None:
+    """While a fake is active: every `RequestsMock` started opens a pass-through to it, and `responses`
+    logs nothing about what it passes through to it."""
+    module = sys.modules.get("responses")
+    if module is None or not hasattr(module, "RequestsMock"):
+        return None
+    mock_class = module.RequestsMock
+    original_start = mock_class.__dict__["start"]
+    quiet = _QuietPassthrough()
+    logger = logging.getLogger("responses")
+
+    def start(self: Any) -> None:
+        original_start(self)
+        for mounted in list(_registry.active):
+            mounted.open_passthrough(self)
+
+    mock_class.start = start
+    logger.addFilter(quiet)
+
+    def undo() -> None:
+        mock_class.start = original_start
+        logger.removeFilter(quiet)
     return undo

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import uuid as uuid_module
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from typing_extensions import TypeAliasType
@@ -472,7 +472,39 @@ class PlatformChange(BaseModel):
         return value
 
 
+class PeopleStatus(str, enum.Enum):
+    pending = "pending"
+    enabled = "enabled"
+    action_required = "action_required"
+    failed = "failed"
+    disabled = "disabled"
+
+
+class SeedStatus(str, enum.Enum):
+    ok = "ok"
+    broken = "broken"
+    new = "new"
+
+
+CheckName = Literal["domain_exist", "mx", "cname_imap", "cname_smtp", "cname_webmail", "spf", "dkim",
+                    "webmail_ok", "postfix", "ox", "cert"]
+
+
+class StatusChange(BaseModel):
+    """A domain's status in People's terms or in dimail's (one of the two)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    people_status: PeopleStatus | None = Field(default=None, description="where People's status logic must land: "
+                                                                          "the dimail state and checks that make it")
+    status: SeedStatus | None = Field(default=None, description="dimail's state: ok, broken (with `failing`), new")
+    failing: list[CheckName] | None = Field(default=None, description="the checks that fail (broken, "
+                                                                        "action_required, failed)")
+    fixable: bool | None = Field(default=None, description="false: /fix leaves the failing internal checks broken")
+
+
 class FaultMethod(str, enum.Enum):
+    ANY = "*"
     GET = "GET"
     POST = "POST"
     PUT = "PUT"
@@ -491,13 +523,16 @@ class NewFault(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: FaultMethod
+    method: FaultMethod = Field(description="`*`: every method")
     path: str = Field(description="an operation's path template (`/domains/{domain_name}/mailboxes/{user_name}`) "
-                                  "or a concrete path")
+                                  "or a concrete path; `*`: every path but `/_fake/` (with method `*`, "
+                                  "answer `connection-error` and times null: dimail down)")
     answer: Annotated[int, Field(ge=200, le=599)] | FaultKind | None = Field(
         default=503, description="an HTTP status; `connection-error` (the server closes the connection); "
                                  "`timeout` (it stalls delay_ms, default 10 s, then closes); null: only delay")
-    times: Annotated[int, Field(ge=1)] | None = Field(default=1, description="requests answered; null: every one")
+    times: Annotated[int, Field(ge=1)] | None = Field(default=1, description="requests answered, as the server sees "
+                                                                          "them (each retry of a client counts); "
+                                                                          "null: every one")
     after: Annotated[int, Field(ge=0)] = Field(default=0, description="matching requests let through first")
     delay_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
     body: Any = Field(default=None, description="the answer's body: JSON, or a string sent as text/plain; "
@@ -528,6 +563,14 @@ class FakeIndex(BaseModel):
     dashboard: str
 
 
+class JournalBody(BaseModel):
+    content_type: str | None = Field(description="the Content-Type header sent with it")
+    size: int = Field(description="bytes, as sent")
+    body: Any = Field(description="the JSON value when the body is JSON, else its text; null when empty. "
+                                  "Secrets are redacted: `password`, `access_token` and a login code's `code` "
+                                  "read `<redacted>`")
+
+
 class JournalEntry(BaseModel):
     id: int = Field(description="increasing over the server's life: `since=<id>` gives what came after")
     time: float = Field(description="when the request arrived, epoch seconds")
@@ -537,6 +580,15 @@ class JournalEntry(BaseModel):
     status: int | None = Field(description="null: no answer (an injected connection error or timeout)")
     duration_ms: float
     fault: str | None = Field(description="what was injected instead of dimail's answer")
+    # With `?bodies=1` only (absent otherwise):
+    query: str | None = Field(default=None, description="`bodies=1`: the query string alone")
+    auth: str | None = Field(default=None, description="`bodies=1`: how `user` authenticated, `basic` or "
+                                                       "`bearer` (never the credentials)")
+    operation: str | None = Field(default=None, description="`bodies=1`: the path template of the operation "
+                                                            "that answered; null for a redirect, a 404, a fault")
+    request: JournalBody | None = Field(default=None, description="`bodies=1`: what was sent")
+    response: JournalBody | None = Field(default=None, description="`bodies=1`: what was answered (size 0 "
+                                                                   "when nothing was)")
 # --- forwards and public aliases -------------------------------------------------
 
 _IPV4 = r"\d+\.\d+\.\d+\.\d+"

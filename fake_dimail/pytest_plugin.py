@@ -5,6 +5,10 @@ for `dimail_fake`. Configuration, in the project's pytest ini:
 
     dimail_url  = http://dimail:8000   # else $MAIL_PROVISIONING_API_URL (People's setting), else this
     dimail_seed = people-dev           # or empty
+
+and per test, with the registered marker (accepted under `--strict-markers`):
+
+    @pytest.mark.dimail(seed="empty", url="http://localhost:8001")
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default="people-dev")
 
 
+MARKER = ("dimail(seed=None, url=None): the dimail_fake of this test starts from another seed "
+          "(people-dev or empty) or answers another URL than the ini's")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+
+
 def dimail_url(config: pytest.Config) -> str:
     return str(config.getini("dimail_url") or os.environ.get(URL_VARIABLE) or DEFAULT_URL)
 
@@ -45,15 +57,29 @@ def dimail_fake_session(pytestconfig: pytest.Config) -> FakeDimail:
 
 
 @pytest.fixture
-def dimail_fake(dimail_fake_session: FakeDimail, pytestconfig: pytest.Config) -> Iterator[FakeDimail]:
-    """A fresh seeded fake answering every `requests`/`httpx` call to the configured dimail URL."""
+def dimail_fake(dimail_fake_session: FakeDimail, pytestconfig: pytest.Config,
+                request: pytest.FixtureRequest) -> Iterator[FakeDimail]:
+    """A fresh seeded fake answering every `requests`/`httpx` call to the configured dimail URL
+    (`@pytest.mark.dimail(seed=..., url=...)` changes either for one test)."""
     from .mock import mock_dimail
 
-    url = dimail_url(pytestconfig)
+    marker = request.node.get_closest_marker("dimail")
+    options = dict(marker.kwargs) if marker is not None else {}
+    unknown = sorted(set(options) - {"seed", "url"})
+    if marker is not None and (marker.args or unknown):
+        pytest.fail(f"@pytest.mark.dimail takes seed= and url= only, not {marker.args or unknown}", pytrace=False)
+    url = options.get("url") or dimail_url(pytestconfig)
+    where = "@pytest.mark.dimail" if marker is not None else f"dimail_url ({url})"
     try:
         mock = mock_dimail(url, fake=dimail_fake_session)
+        seeded = dimail_fake_session.seeded(options.get("seed"))
     except ValueError as exc:
-        pytest.fail(f"dimail_url ({url}): {exc}", pytrace=False)
-    dimail_fake_session.reset()
-    with mock as fake:
-        yield fake
+        problem = f"{where}: {exc}"
+    else:
+        problem = None
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    with seeded:
+        dimail_fake_session.reset()
+        with mock as fake:
+            yield fake

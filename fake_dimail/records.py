@@ -83,7 +83,7 @@ class DomainRecord:
     moving: bool = False
     checks: dict[str, CheckResult] = field(default_factory=unchecked_results)
     checked_at: float | None = None  # stored, never shown, as dimail does
-    # Made the first time something needs it (a 2048-bit key costs ~80 ms), then kept for
+    # Given the first time something needs it (from dkim.py's set, no generation), then kept for
     # the domain's life: nobody can tell it from a key made at creation.
     dkim_public: str | None = None
     platform: Platform = field(default_factory=Platform)

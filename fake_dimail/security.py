@@ -130,7 +130,7 @@ def get_settings(request: Request) -> Settings:
 class BasicCallerScheme(BasicUserScheme):
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
         caller = backend_of(request).authenticate_basic(*await super().__call__(request))
-        request.scope["dimail.user"] = caller.name
+        request.scope["dimail.user"], request.scope["dimail.auth"] = caller.name, "basic"
         return caller
 
 
@@ -138,7 +138,7 @@ class TokenCallerScheme(TokenUserScheme):
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
         subject = token_subject(get_settings(request), await super().__call__(request))
         caller = backend_of(request).caller_for_token(subject)
-        request.scope["dimail.user"] = caller.name
+        request.scope["dimail.user"], request.scope["dimail.auth"] = caller.name, "bearer"
         return caller
 
 

@@ -56,31 +56,71 @@ def mx_host(value: str) -> tuple[int, str]:
 
 
 class Resolver:
-    """A read-only view of every zone at one moment: what one check looks at."""
+    """What the checks look names up in: every zone at once, kept up to date as zones change.
 
-    def __init__(self, zones: dict[str, list[Record]]) -> None:
-        self._by_name: dict[str, list[Record]] = {}
-        self._names: set[str] = set()
-        for zone, records in zones.items():
+    Updated per zone (a change costs the records of the zones it touches, not of every
+    zone), and read under the backend's lock like the rest of the state.
+    """
+
+    def __init__(self, zones: dict[str, list[Record]] | None = None) -> None:
+        # owner name -> {zone: its records for that name}; a name a record or a zone makes exist -> how many
+        self._by_name: dict[str, dict[str, list[Record]]] = {}
+        self._names: dict[str, int] = {}
+        self._order: dict[str, int] = {}  # zone -> when it was created: lookups list records in zone order
+        self._created = 0
+        for zone, records in (zones or {}).items():
+            self.set_zone(zone, [], records)
+
+    def set_zone(self, zone: str, old: list[Record], new: list[Record]) -> None:
+        """Replace what `zone` contributed (`old`, as last given) by `new`."""
+        if zone not in self._order:
+            self._order[zone] = self._created
+            self._created += 1
+        for delta, records in ((-1, old), (1, new)):
             if not records:
                 continue
-            self._add_name(normalise(zone))
+            self._count(zone, delta)
             for record in records:
-                name = owner(zone, record.target)
-                self._by_name.setdefault(name, []).append(record)
-                self._add_name(name)
+                self._count(owner(zone, record.target), delta)
+        touched: dict[str, list[Record]] = {}
+        for record in old:
+            touched.setdefault(owner(zone, record.target), [])
+        for record in new:
+            touched.setdefault(owner(zone, record.target), []).append(record)
+        for name, records in touched.items():
+            by_zone = self._by_name.setdefault(name, {})
+            if records:
+                by_zone[zone] = records
+            else:
+                by_zone.pop(zone, None)
+                if not by_zone:
+                    del self._by_name[name]
 
-    def _add_name(self, name: str) -> None:
+    def forget(self, zone: str) -> None:
+        """`zone` was removed: a later zone of that name comes after every other one."""
+        self._order.pop(zone, None)
+
+    def _count(self, name: str, delta: int) -> None:
         # A name with records makes its parents within reach exist too (empty non-terminals).
         labels = name.split(".")
+        names = self._names
         for i in range(len(labels) - 1):
-            self._names.add(".".join(labels[i:]))
+            suffix = ".".join(labels[i:])
+            count = names.get(suffix, 0) + delta
+            if count:
+                names[suffix] = count
+            else:
+                del names[suffix]
 
     def exists(self, name: str) -> bool:
         return normalise(name) in self._names
 
     def values(self, name: str, rtype: str) -> list[str]:
-        return [r.value for r in self._by_name.get(normalise(name), []) if r.type == rtype]
+        by_zone = self._by_name.get(normalise(name))
+        if not by_zone:
+            return []
+        zones = sorted(by_zone, key=self._order.__getitem__) if len(by_zone) > 1 else by_zone
+        return [r.value for zone in zones for r in by_zone[zone] if r.type == rtype]
 
     def cname(self, name: str) -> str | None:
         found = self.values(name, "cname")
@@ -106,7 +146,7 @@ class SimulatedDNS:
 
     def __init__(self) -> None:
         self._zones: dict[str, list[Record]] = {}
-        self._resolver: Resolver | None = None  # rebuilt after a change, shared by the checks until the next
+        self._resolver = Resolver()  # kept up to date zone by zone
         self._watcher: Watcher | None = None
 
     def watch(self, watcher: Watcher | None) -> None:
@@ -115,7 +155,7 @@ class SimulatedDNS:
 
     def reset(self) -> None:
         self._zones.clear()
-        self._resolver = None
+        self._resolver = Resolver()
         if self._watcher is not None:
             self._watcher(None, CLEARED)
 
@@ -125,17 +165,22 @@ class SimulatedDNS:
     def set_zone(self, name: str, records: Iterable[Record]) -> list[Record]:
         key = normalise(name)
         event = CHANGED if key in self._zones else ADDED
+        old = self._zones.get(key, [])
         self._zones[key] = list(records)
-        self._resolver = None
+        self._resolver.set_zone(key, old, self._zones[key])
         if self._watcher is not None:
             self._watcher(key, event)
         return self.zone(name)
 
     def clear(self, name: str) -> None:
         key = normalise(name)
-        if self._zones.pop(key, None) is not None and self._watcher is not None:
+        old = self._zones.pop(key, None)
+        if old is None:
+            return
+        self._resolver.set_zone(key, old, [])
+        self._resolver.forget(key)
+        if self._watcher is not None:
             self._watcher(key, REMOVED)
-        self._resolver = None
 
     def records(self, zone: str) -> list[Record] | None:
         """A zone's records as kept, empty or not; None: no such zone (what `--state` writes)."""
@@ -149,6 +194,4 @@ class SimulatedDNS:
         return {name: list(records) for name, records in self._zones.items() if records}
 
     def resolver(self) -> Resolver:
-        if self._resolver is None:
-            self._resolver = Resolver(self._zones)
         return self._resolver

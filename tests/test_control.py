@@ -495,7 +495,7 @@ def test_every_control_operation_is_tagged_fake(openapi):
         ("post", "/_fake/domains/{domain_name}/check"), ("post", "/_fake/domains/{domain_name}/fix"),
         ("post", "/_fake/faults"), ("post", "/_fake/login"), ("post", "/_fake/mailqueue/{domain_name}/{user_name}"),
         ("post", "/_fake/reset"), ("put", "/_fake/dns/{name}"), ("put", "/_fake/domains/{domain_name}/move"),
-        ("put", "/_fake/state"),
+        ("put", "/_fake/domains/{domain_name}/status"), ("put", "/_fake/state"),
     ]
     for path, method, op in operations(openapi):
         if path.startswith("/_fake/"):
@@ -654,3 +654,40 @@ def test_reset_empties_the_zones(fake, anon, domain):
     assert fake.client(auth=("la_regie", "password")).post("/domains/", json=PEOPLE_DOMAIN).status_code == 201
     assert fake.platform(domain) == INITIAL_PLATFORM
     assert fake.dns(domain) == []
+
+
+# --- a domain's status, in People's terms or dimail's (issue 19) ---------------------------------------
+
+
+def test_put_status_equals_set_domain_status(fake, anon, regie, domain):
+    moved = anon.put(f"/_fake/domains/{DOMAIN}/status", json={"people_status": "failed"})
+    assert moved.status_code == 200 and moved.json()["state"] == "broken"
+    body = regie.get(f"/domains/{DOMAIN}/check").json()
+    assert [name for name, r in body.items() if isinstance(r, dict) and not r["ok"]] == ["cert"]
+    assert regie.get(f"/domains/{DOMAIN}/fix/").json()["state"] == "broken"  # People: failed
+    other = FakeDimail(seed="people-dev")
+    other.client(auth=("la_regie", "password")).post("/domains/", json=PEOPLE_DOMAIN)
+    other.set_domain_status(DOMAIN, people_status="failed")
+    assert other.check(DOMAIN) == fake.check(DOMAIN)
+    ok = anon.put(f"/_fake/domains/{DOMAIN}/status", json={"status": "ok"})
+    assert ok.json()["state"] == "ok" and ok.json()["valid"] is True
+
+
+@pytest.mark.parametrize(("body", "status", "detail"), [
+    ({"people_status": "failed", "fixable": True}, 422, "fixable=True with people_status='failed'"),
+    ({"people_status": "gone"}, 422, None),
+    ({"status": "broken", "failing": ["nothing"]}, 422, None),
+    ({"people_status": "enabled", "colour": "red"}, 422, None),
+])
+def test_put_status_refusals_change_nothing(fake, anon, domain, body, status, detail):
+    before = fake.state()["domains"]
+    response = anon.put(f"/_fake/domains/{DOMAIN}/status", json=body)
+    assert response.status_code == status
+    if detail is not None:
+        assert response.json()["detail"].startswith(detail)
+    assert fake.state()["domains"] == before
+
+
+def test_put_status_of_an_unknown_domain(anon):
+    response = anon.put("/_fake/domains/none.fr/status", json={"status": "ok"})
+    assert (response.status_code, response.json()) == (404, {"detail": "Domain not found"})

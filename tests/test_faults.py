@@ -135,3 +135,48 @@ def test_standalone_server_drops_the_connection_or_stalls(server):
     assert (refused.status_code, refused.text) == (503, "Service Unavailable")
     assert requests.get(server + "/token/", auth=ADMIN, timeout=5).status_code == 200
     assert control.get("/_fake/faults").json() == []
+
+
+# --- dimail down ----------------------------------------------------------------------------------
+
+
+def test_down_refuses_every_method_and_path_until_removed_but_not_the_control_plane(fake, control):
+    client = fake.client(auth=ADMIN)
+    with fake.faults.down() as down:
+        for method, path in [("GET", "/token/"), ("POST", "/domains/"), ("DELETE", "/users/x"), ("GET", "/nope")]:
+            with pytest.raises(httpx.ConnectError):
+                client.request(method, path)
+        listed = control.get("/_fake/faults").json()
+        assert [(f["method"], f["path"], f["answer"], f["times"], f["hits"]) for f in listed] == [
+            ("*", "*", "connection-error", None, 4)]
+        assert down.hits == 4
+    assert len(fake.faults) == 0 and client.get("/token/").status_code == 200
+
+
+def test_down_outlasts_a_retrying_session_where_times_1_does_not(fake):
+    from fake_dimail import mock_dimail
+    from requests.adapters import HTTPAdapter
+    from urllib3.util import Retry
+
+    session = requests.Session()  # People's: 4 retries, PATCH only for statuses; connections always retried
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=4, backoff_factor=0.1, status_forcelist=[500, 502],
+                                                           allowed_methods=["PATCH"])))
+    with mock_dimail("http://dimail:8000", fake=fake):
+        fake.faults.add("GET", "/users/", "connection-error")  # times=1: one attempt, as the server sees it
+        assert session.get("http://dimail:8000/users/", auth=ADMIN, timeout=5).status_code == 200
+        fault = fake.faults.down()
+        with pytest.raises(requests.exceptions.ConnectionError):
+            session.get("http://dimail:8000/users/", auth=ADMIN, timeout=5)
+        fault.remove()
+    assert [e.fault for e in fake.requests] == ["connection-error", None] + ["connection-error"] * 5
+
+
+def test_every_method_on_one_operation_over_http(fake, control):
+    added = control.post("/_fake/faults", json={"method": "*", "path": "/users/{user_name}", "answer": 503,
+                                                "times": None})
+    assert added.status_code == 201 and added.json()["method"] == "*"
+    client = fake.client(auth=ADMIN)
+    assert [client.request(m, "/users/la_regie").status_code for m in ("GET", "PATCH", "DELETE")] == [503] * 3
+    assert client.get("/users/").status_code == 200
+    refused = control.post("/_fake/faults", json={"method": "*", "path": "/nowhere"})
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("no dimail operation * /nowhere")

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -19,6 +22,8 @@ import requests
 import responses
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
+
+from urllib3.connectionpool import HTTPConnectionPool
 
 from fake_dimail import FakeDimail, mock_dimail
 from fake_dimail import mock as mock_module
@@ -50,7 +55,8 @@ def create_mailbox(local: str, first: str, last: str, domain: str = DOMAIN) -> r
 
 def patched() -> tuple[object, ...]:
     return (HTTPAdapter.get_connection_with_tls_context, httpx.HTTPTransport.handle_request,
-            httpx.AsyncHTTPTransport.handle_async_request)
+            httpx.AsyncHTTPTransport.handle_async_request, responses.RequestsMock.start,
+            tuple(logging.getLogger("responses").filters))
 
 
 ORIGINAL = patched()
@@ -383,3 +389,103 @@ def test_in_process_the_request_log_is_debug_only(fake, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "fake_dimail.requests"]
     assert len(lines) == 1 and "\n" not in lines[0]
     assert lines[0].startswith("GET /token/\\x0aforged 404 user=- ")
+
+
+# --- beside a network guard (People's, written from its description) --------------------------
+
+
+@pytest.mark.parametrize("pool_made", ["before the guard", "under the guard"])
+def test_the_fake_answers_under_peoples_network_guard_and_other_hosts_meet_it(pool_made, monkeypatch):
+    """People's autouse guard, written from its description: urllib3's `urlopen` refuses every host but
+    localhost, patched after fake_dimail is imported."""
+    if pool_made == "under the guard":
+        mock_module._fake_pool_class.cache_clear()  # the pool class is then made while the guard is on
+    else:
+        mock_module._fake_pool_class()
+    real = HTTPConnectionPool.urlopen
+
+    def refuse(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.host == "localhost":
+            return real(self, method, url, *args, **kwargs)
+        raise RuntimeError(f"The test was about to {method} {self.scheme}://{self.host}{url}")
+
+    monkeypatch.setattr(HTTPConnectionPool, "urlopen", refuse)
+    with mock_dimail(API_URL) as fake:
+        assert token()
+        assert create_domain().status_code == 201
+        with pytest.raises(RuntimeError, match="The test was about to GET http://example.org/"):
+            requests.get("http://example.org/", timeout=5)
+    assert [c.status for c in fake.calls] == [200, 201]
+    mock_module._fake_pool_class.cache_clear()
+
+
+def test_a_guard_keeping_no_reference_to_urllib3s_method_does_not_reach_the_fake(monkeypatch):
+    mock_module._fake_pool_class.cache_clear()
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("no network in tests")
+
+    monkeypatch.setattr(HTTPConnectionPool, "urlopen", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)  # a socket-level guard too
+    with mock_dimail(API_URL):
+        assert token()
+        with pytest.raises(RuntimeError, match="no network in tests"):
+            requests.get("http://example.org/", timeout=5)
+    mock_module._fake_pool_class.cache_clear()
+
+
+# --- `responses` without ceremony ----------------------------------------------------------------
+
+
+def test_a_responses_mock_started_under_the_fake_passes_it_through_without_log_records(fake, caplog):
+    caplog.set_level(logging.DEBUG)
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{API_URL}/domains/special.fr/check", json={"state": "ok"})
+        assert requests.get(f"{API_URL}/domains/special.fr/check", timeout=5).json() == {"state": "ok"}
+        assert token()
+        assert rsps.passthru_prefixes == (API_URL + "/",)
+    assert [r for r in caplog.records if r.name == "responses"] == []
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
+    assert [c.path for c in fake.calls] == ["/token/"]
+
+
+def test_a_responses_mock_outliving_the_fake_loses_the_pass_through():
+    rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+    with mock_dimail(API_URL):
+        rsps.start()
+        assert token()
+    assert rsps.passthru_prefixes == ()
+    with pytest.raises(requests.exceptions.ConnectionError, match="Connection refused by Responses"):
+        requests.get(f"{API_URL}/token/", timeout=5)
+    rsps.stop()
+    rsps.reset()
+
+
+# --- a refused host names the fake ------------------------------------------------------------------
+
+
+def test_a_refused_request_to_another_host_names_the_fakes_url(fake):
+    hint = ("fake-dimail: the active fake answers http://dimail:8000, not http://localhost:9; if this request is "
+            "meant for dimail, give the fake that URL (pytest ini option dimail_url, or MAIL_PROVISIONING_API_URL)")
+    with pytest.raises(requests.exceptions.ConnectionError) as refused:
+        requests.get("http://localhost:9/token/", timeout=5)
+    assert hint in str(refused.value)
+    with pytest.raises(httpx.ConnectError) as refused_httpx:
+        httpx.get("http://localhost:9/token/")
+    assert hint in str(refused_httpx.value)
+
+
+# --- retries: the same attempts, no backoff waited ------------------------------------------------
+
+
+@pytest.mark.parametrize("retry_backoff", [False, True])
+def test_a_retrying_session_makes_its_attempts_without_waiting_its_backoff(retry_backoff, monkeypatch):
+    waited: list[float] = []
+    monkeypatch.setattr(time, "sleep", waited.append)  # what urllib3's Retry sleeps with
+    session = requests.Session()
+    session.mount("http://", HTTPAdapter(max_retries=Retry(total=4, backoff_factor=10, status_forcelist=[502])))
+    with mock_dimail(API_URL, retry_backoff=retry_backoff) as fake:
+        fake.faults.add("GET", "/token/", 502, times=3)
+        assert session.get(f"{API_URL}/token/", auth=REGIE, timeout=5).status_code == 200
+    assert [c.status for c in fake.calls] == [502, 502, 502, 200]
+    assert [w for w in waited if w] == ([20, 40] if retry_backoff else [])

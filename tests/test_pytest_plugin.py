@@ -71,8 +71,54 @@ def test_fixtures_are_listed_and_a_bad_seed_is_one_line(tmp_path):
     assert "Traceback" not in result.stdout
 
 
-def test_the_readme_example_of_peoples_tests_passes():
+MARKED = '''
+import pytest
+import requests
+
+
+@pytest.mark.dimail(seed="empty")
+def test_an_empty_fake(dimail_fake):
+    assert dimail_fake.backend.users == {}
+    dimail_fake.reset()  # resets to the marker's seed
+    assert dimail_fake.backend.users == {}
+
+
+def test_the_next_test_has_the_ini_seed_again(dimail_fake):
+    assert sorted(dimail_fake.backend.users) == ["admin", "la_regie"]
+
+
+@pytest.mark.dimail(url="http://localhost:8123")
+def test_another_url(dimail_fake):
+    assert requests.get("http://localhost:8123/token/", auth=("la_regie", "password"), timeout=5).status_code == 200
+
+
+@pytest.mark.dimail(seed="nobody")
+def test_a_bad_seed(dimail_fake):
+    pass
+
+
+@pytest.mark.dimail("empty")
+def test_a_positional_argument(dimail_fake):
+    pass
+'''
+
+
+def test_the_dimail_marker_is_registered_and_sets_seed_and_url(tmp_path):
+    (tmp_path / "test_marked.py").write_text(MARKED)
+    result = run_pytest(tmp_path, "-q", "--strict-markers", "-rE")
+    assert "3 passed, 2 errors" in result.stdout, result.stdout + result.stderr
+    assert "@pytest.mark.dimail: unknown seed 'nobody': choose one of empty, people-dev" in result.stdout
+    assert "@pytest.mark.dimail takes seed= and url= only, not ('empty',)" in result.stdout
+    assert "Traceback" not in result.stdout
+    listed = run_pytest(tmp_path, "--markers")
+    assert "@pytest.mark.dimail(seed=None, url=None): the dimail_fake of this test" in listed.stdout
+
+
+def test_the_people_kit_example_suite_passes_under_peoples_network_guard():
     example = Path(__file__).resolve().parents[1] / "examples" / "people_tests"
-    result = run_pytest(example, "-q")
+    kit = (example / "conftest.py").read_text()
+    assert len(kit.splitlines()) <= 15
+    result = run_pytest(example, "-q", "-p", "no:randomly")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "37 passed" in result.stdout
+    assert "no_http_requests" in (example / "people" / "backend_conftest.py").read_text()

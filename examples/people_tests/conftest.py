@@ -1,26 +1,15 @@
-"""Paste into People's `src/backend/mailbox_manager/tests/conftest.py` (with `fake-dimail` installed).
-
-`dimail_fake` comes with the package: a fresh fake, seeded like People's dev
-dimail (admin, la_regie), answering every `requests` call to
-MAIL_PROVISIONING_API_URL. The fixtures below are conveniences on top of it.
-"""
-
+"""The People kit: paste into People's mailbox_manager/tests/conftest.py; pip install fake-dimail."""
 import pytest
-import responses
 
-import people_settings as settings  # in People: from django.conf import settings
-
-
-@pytest.fixture
-def enabled_domain(dimail_fake):
-    """A domain People shows as `enabled`: valid in dimail, la_regie allowed on it."""
-    dimail_fake.add_domain("people.example.fr", allowed=["la_regie"])
-    return "people.example.fr"
+from fake_dimail.people import mirrored
+from people import factories  # in People: from mailbox_manager import factories
 
 
-@pytest.fixture
-def rsps(dimail_fake):
-    """`responses` for a test's own special answers; every other call still reaches the fake."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru(settings.MAIL_PROVISIONING_API_URL)
-        yield mock
+@pytest.fixture(autouse=True)
+def mirrored_factories(dimail_fake):
+    """Every test talks to a fresh fake dimail holding what People's factories created."""
+    with mirrored(dimail_fake, factories.MailDomainFactory, factories.MailboxFactory, factories.AliasFactory):
+        yield dimail_fake
+
+
+dimail_token_ok = pytest.fixture(lambda: None, name="dimail_token_ok")  # the fake gives real tokens

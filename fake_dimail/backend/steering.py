@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from .. import checks as engine
 from .. import models
-from ..records import DomainRecord
+from ..records import DomainRecord, Platform, unchecked_results
 from ..zones import Record
 from .checks import DomainChecks
 from .base import atomic
@@ -43,6 +43,15 @@ class Steering(DomainChecks):
             domain = self._domain(name)
             return self._zone_view(self.state.dns.set_zone(name, engine.spec(domain, self._dkim(domain))))
         return self._zone_view(self.state.dns.set_zone(name, PRESETS[preset.value]()))
+
+    @atomic
+    def forget_checks(self, name: str) -> None:
+        """Back to before any check: state `new`, results `no_test`, dimail's side as created, the zone empty.
+        `active` stays (dimail never resets it); the DKIM key stays (the domain's own, for its life)."""
+        domain = self._domain(name)
+        self.state.domains.modify(name, state="new", checks=unchecked_results(), checked_at=None,
+                                  platform=Platform(certs_on_check=domain.platform.certs_on_check))
+        self.state.dns.clear(name)
 
     @staticmethod
     def _platform_view(domain: DomainRecord) -> models.PlatformState:

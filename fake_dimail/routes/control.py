@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from .. import errors, models
 from ..faults import Faults
+from ..seeding import Seeder, SeedError
 from ..strict_json import DimailRoute
 from ._common import BackendDep
 
@@ -67,6 +68,25 @@ async def patch_platform(domain_name: str, body: models.PlatformChange, backend:
     `unfixable`: internal checks /fix leaves as they are; `certs_on_check`: /check issues the certificate too.
     """
     return backend.set_platform(domain_name, body)
+
+
+@router.put("/domains/{domain_name}/status", operation_id="fake_put_status",
+            summary="Move a domain to a status, in People's terms or dimail's",
+            responses={404: {"description": "Not found", "model": models.NotFound},
+                       422: {"description": "A combination no status has: the detail says which and why"}})
+async def put_status(domain_name: str, body: models.StatusChange, backend: BackendDep) -> models.Domain:
+    """`people_status`: pending, enabled, action_required, failed, disabled; or `status`: ok, broken, new
+    (`failing`, `fixable`). Checks, dimail's side and the zone are set as a new domain in that status would
+    have them; mailboxes, aliases, allows stay. A domain People already shows in `people_status` is left as it is.
+    """
+    if domain_name not in backend.domains:
+        raise errors.not_found(errors.DOMAIN_NOT_FOUND)
+    try:
+        return Seeder(backend).set_domain_status(
+            domain_name, people_status=body.people_status.value if body.people_status else None,
+            status=body.status.value if body.status else None, failing=body.failing, fixable=body.fixable)
+    except SeedError as exc:
+        raise errors.unprocessable(str(exc)) from None
 
 
 async def _faults(request: Request) -> Faults:

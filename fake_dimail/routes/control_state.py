@@ -92,17 +92,20 @@ def _journal(request: Request) -> Journal:
     return request.app.state.journal
 
 
-@router.get("/requests", operation_id="fake_list_requests", summary="What the fake was asked, oldest first")
+@router.get("/requests", operation_id="fake_list_requests", summary="What the fake was asked, oldest first",
+            response_model_exclude_unset=True)
 async def list_requests(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=10_000, description="at most this many: the newest, or with `since` "
                                                               "the first ones after it")] = 1000,
     since: Annotated[int | None, Query(description="only entries whose id is greater")] = None,
     path: Annotated[str | None, Query(description="only paths starting with this")] = None,
+    bodies: Annotated[bool, Query(description="also what was sent and answered: `query`, `auth`, `operation`, "
+                                              "`request` and `response` bodies (secrets redacted)")] = False,
 ) -> list[models.JournalEntry]:
-    """The journal keeps the newest 10,000 requests within 4 MB of path and user text."""
+    """The journal keeps the newest 10,000 requests within 4 MB of path and user text and 16 MB of bodies."""
     rows = _journal(request).select(limit, since, path)
-    return [models.JournalEntry.model_validate(dataclasses.asdict(row)) for row in rows]
+    return [models.JournalEntry.model_validate(row.entry(bodies)) for row in rows]
 
 
 @router.delete("/requests", operation_id="fake_clear_requests", summary="Empty the journal", status_code=204)
