@@ -282,6 +282,8 @@ def main(args: argparse.Namespace) -> int:
     try:
         with sock:
             server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops gracefully on Ctrl-C, then raises it again: the usual way out
+        pass
     finally:
         out.close()
         if shadow is not None:

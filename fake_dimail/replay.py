@@ -58,6 +58,7 @@ VOLATILE_KEYS = frozenset({"expires_at", "date", "logs", "time", "duration_ms", 
 UNORDERED = frozenset({("GET", "/allows/"), ("GET", "/domains/{domain_name}/mailboxes/")})
 
 _SHOWN = 100  # characters of a value shown in a difference
+_LISTED = 3  # differences of one exchange on its line (the JSON report has them all)
 
 
 def _show(value: Any) -> str:
@@ -272,13 +273,15 @@ class Result:
     def explained(self) -> bool:
         return self.verdict == "differs" and bool(self.contradicted)
 
-    def line_text(self) -> str:
+    def line_text(self, width: int = 44) -> str:
         status = "---" if self.status is None else str(self.status)
-        head = f"{self.line:>5} {self.method:<6} {self.path:<44} {status:>3}  {self.verdict}"
+        head = f"{self.line:>5} {self.method:<6} {self.path:<{width}} {status:>3}  {self.verdict}"
         if self.verdict == "skipped":
             return f"{head}: {self.reason}"
         if self.verdict == "differs":
-            head += ": " + "; ".join(self.differences)
+            shown = self.differences[:_LISTED]
+            more = len(self.differences) - len(shown)
+            head += ": " + "; ".join(shown) + (f"; {more} more (--report lists them)" if more else "")
         if self.contradicted:
             head += f" [contradicts {', '.join(self.contradicted)}]"
         if self.confirmed:
@@ -594,12 +597,13 @@ def main(args: argparse.Namespace) -> int:
         for note in report.notes:
             print(note)
         replayer = Replayer(settings, args.seed)
+        width = min(max(len(row["path"]) for _, row in transcript.exchanges), 60)
         try:
             for line, row in transcript.exchanges:
                 result = replayer.play(line, row)
                 report.results.append(result)
                 if result.verdict == "differs" or not args.differences_only:
-                    print(result.line_text())
+                    print(result.line_text(width))
         finally:
             replayer.close()
     final = verdict(r for report in reports for r in report.results)

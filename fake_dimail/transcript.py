@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import unquote, unquote_plus
 
 from .security import _jwt
 
@@ -51,6 +51,7 @@ PSEUDONYM = re.compile(r"<(password|token|code) #(\d+)>")
 # `code` is a secret only in a login code's answers (elsewhere it is a check's error code).
 _CODE_ISSUED = re.compile(r"/domains/[^/]+/mailboxes/[^/]+/code")
 _CODE_PATH = re.compile(r"(/code/)([^/?]+)")
+_FORM_FIELD = re.compile(r"(^|&)([^=&]*)=([^&]*)")
 
 _BASIC = re.compile(r"(?P<scheme>basic) (?:(?P<undecodable><undecodable>)|(?P<user>.*?)(?: (?P<password><password #\d+>))?)",
                     re.IGNORECASE | re.DOTALL)
@@ -344,13 +345,17 @@ class Redactor:
         return value
 
     def _raw(self, body: bytes, content_type: str) -> str:
+        """A body that is not JSON, as text; in a form, the values of secret fields become pseudonyms."""
         text = body.decode("utf-8", "replace")
-        if content_type.startswith("application/x-www-form-urlencoded"):
-            pairs = parse_qsl(text, keep_blank_values=True)
-            secret = PASSWORD_KEYS | TOKEN_KEYS
-            return urlencode([(k, self.pseudonyms("password", v) if k in secret and v else v) for k, v in pairs],
-                             safe="<>#")
-        return text
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            return text
+
+        def field(match: re.Match[str]) -> str:
+            value = unquote_plus(match[3])
+            secret = match[2] in PASSWORD_KEYS | TOKEN_KEYS and value
+            return match[1] + match[2] + "=" + (self.pseudonyms("password", value) if secret else match[3])
+
+        return _FORM_FIELD.sub(field, text)
 
 
 _NOT_JSON = object()
