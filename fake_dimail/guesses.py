@@ -13,20 +13,24 @@ Looking guesses up, for reports that compare answers (`fake-dimail replay`, diff
 
     for_operation("POST", "/domains/{domain_name}/forwards/{user_name}")  # every guess about it
     shown_by("POST", "/domains/{domain_name}/forwards/{user_name}", 409, body)  # those this answer shows
+    judge("POST", "/domains/{domain_name}/forwards/{user_name}", 409, body, same=False)  # -> ([], ["G-…"])
 
 `shown_by` takes the fake's answer (status, JSON body or None, optionally its headers) and returns
 the guesses whose `signs` it carries: a `Sign` is a status, optionally with a text (a string the
 body holds: its `detail`, or a check's error detail), a pattern (a regular expression one of its
 strings matches whole) or a header. An answer that shows a guess and equals the other server's
-confirms the guess; one that differs contradicts it. Guesses without signs show in no answer
-(their behaviour is not visible in one exchange): `for_operation` still names them.
+confirms the guess; one that differs contradicts it: `judge` says which, as two lists of ids
+(confirmed, contradicted), and `Tally` counts them over a run and words the report's lines.
+Guesses without signs show in no answer (their behaviour is not visible in one exchange):
+`for_operation` still names them, as the guesses a difference on that operation may be about.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -489,6 +493,43 @@ def shown_by(method: str, template: str, status: int, body: Any,
         return []
     strings = frozenset(_strings(body))
     return [g for g in candidates if any(s.shown(status, strings, headers) for s in g.signs)]
+
+
+def judge(method: str, template: str, status: int, body: Any, headers: Mapping[str, str] | None = None, *,
+          same: bool) -> tuple[list[str], list[str]]:
+    """(confirmed, contradicted): the ids of the guesses the fake's answer shows, on the side `same` says
+    (True: the other server answered the same)."""
+    shown = [g.id for g in shown_by(method, template, status, body, headers)]
+    return (shown, []) if same else ([], shown)
+
+
+class Tally:
+    """The guesses a run confirmed and contradicted, counted; `lines()` for a report."""
+
+    def __init__(self) -> None:
+        self.confirmed: Counter[str] = Counter()
+        self.contradicted: Counter[str] = Counter()
+
+    def add(self, confirmed: Iterable[str], contradicted: Iterable[str]) -> None:
+        self.confirmed.update(confirmed)
+        self.contradicted.update(contradicted)
+
+    def lines(self, caveat: str = "") -> list[str]:
+        """`caveat`: said after the confirmed ones (when the other side was a fake, say)."""
+        out = []
+        if self.confirmed:
+            out.append("guesses confirmed: " + _counted(self.confirmed) + (f" ({caveat})" if caveat else ""))
+        if self.contradicted:
+            out.append("guesses contradicted: " + _counted(self.contradicted))
+        return out
+
+    def as_json(self) -> dict[str, dict[str, int]]:
+        return {"confirmed": dict(sorted(self.confirmed.items())),
+                "contradicted": dict(sorted(self.contradicted.items()))}
+
+
+def _counted(counts: Counter[str]) -> str:
+    return ", ".join(f"{gid} ×{n}" for gid, n in sorted(counts.items()))
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -412,8 +412,8 @@ class Replayer:
         result.verdict = "differs" if result.differences else "same"
         self._learn(request, response)
         if operation is not None:
-            shown = [g.id for g in guesses.shown_by(*operation, response.status_code, _body(response), response.headers)]
-            (result.contradicted if result.differences else result.confirmed).extend(shown)
+            result.confirmed, result.contradicted = guesses.judge(
+                *operation, response.status_code, _body(response), response.headers, same=not result.differences)
         return result
 
     def _differences(self, row: Mapping[str, Any], response: httpx.Response,
@@ -505,15 +505,16 @@ def summary(reports: list[SequenceReport]) -> list[str]:
     explained = sum(r.explained for r in results)
     lines = [f"-- {len(results)} exchanges: {counts['same']} same, {counts['differs']} differ"
              + (f" ({explained} explained by guesses)" if counts["differs"] else "") + f", {counts['skipped']} skipped"]
-    confirmed = Counter(g for r in results for g in r.confirmed)
-    contradicted = Counter(g for r in results for g in r.contradicted)
     fake = any(_from_fake(report.transcript.header) for report in reports)
-    if confirmed:
-        lines.append("guesses confirmed: " + ", ".join(f"{g} ×{n}" for g, n in sorted(confirmed.items()))
-                     + (" (the recording's upstream is a fake: the two fakes agree, dimail may not)" if fake else ""))
-    if contradicted:
-        lines.append("guesses contradicted: " + ", ".join(f"{g} ×{n}" for g, n in sorted(contradicted.items())))
-    return lines
+    caveat = "the recording's upstream is a fake: the two fakes agree, dimail may not" if fake else ""
+    return lines + _tally(results).lines(caveat)
+
+
+def _tally(results: Iterable[Result]) -> guesses.Tally:
+    tally = guesses.Tally()
+    for result in results:
+        tally.add(result.confirmed, result.contradicted)
+    return tally
 
 
 def _from_fake(header: Mapping[str, Any]) -> bool:
@@ -526,10 +527,7 @@ def as_json(reports: list[SequenceReport], final: str) -> dict[str, Any]:
         "verdict": final,
         "exit_status": EXIT[final],
         "counts": dict(Counter(r.verdict for r in results)),
-        "guesses": {
-            "confirmed": dict(Counter(g for r in results for g in r.confirmed)),
-            "contradicted": dict(Counter(g for r in results for g in r.contradicted)),
-        },
+        "guesses": _tally(results).as_json(),
         "recordings": [
             {"file": str(report.transcript.path), "header": report.transcript.header, "notes": report.notes,
              "exchanges": [dataclasses.asdict(r) | {"explained": r.explained} for r in report.results]}

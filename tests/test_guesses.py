@@ -145,3 +145,21 @@ def test_the_fakes_answers_show_their_guesses(bearer_401: bool) -> None:
     assert shown("DELETE", domain, "/domains/d.fr", headers=admin) == ["G-domain-not-empty"]
     assert shown("GET", domain, "/domains/d.fr", headers=bearer) == []
     assert shown("GET", domain, "/domains/d.fr", headers=admin) == ["G-bearer-403"]  # Basic on a Bearer operation
+
+
+def test_judge_and_tally_as_a_differential_report_uses_them() -> None:
+    template = "/domains/{domain_name}/forwards/{user_name}"
+    in_use = {"detail": "Address already used by a mailbox or an alias"}
+    assert guesses.judge("POST", template, 409, in_use, same=True) == (["G-forward-in-use"], [])
+    assert guesses.judge("POST", template, 409, in_use, same=False) == ([], ["G-forward-in-use"])
+    assert guesses.judge("POST", template, 201, {"username": "x"}, same=False) == ([], [])
+    tally = guesses.Tally()
+    tally.add(*guesses.judge("POST", template, 409, in_use, same=True))
+    tally.add(*guesses.judge("POST", template, 409, in_use, same=False))
+    tally.add([], ["G-bearer-403"])
+    assert tally.lines("between two fakes") == [
+        "guesses confirmed: G-forward-in-use ×1 (between two fakes)",
+        "guesses contradicted: G-bearer-403 ×1, G-forward-in-use ×1"]
+    assert tally.as_json() == {"confirmed": {"G-forward-in-use": 1},
+                               "contradicted": {"G-bearer-403": 1, "G-forward-in-use": 1}}
+    assert guesses.Tally().lines() == []
