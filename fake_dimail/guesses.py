@@ -6,7 +6,7 @@ dimail's), `what` the fake does, `why`, and `settle`: the observation on a real 
 would confirm or contradict it. The code that implements a guess says so with a marker comment
 `guess G-<id>: …`; `tests/test_guesses.py` checks both ways (a marker without an entry, an entry no
 marker names, an operation the document does not have). Rows with `readme=True` are the README's
-"Where the fake chooses (and why)" table, in its order; `docs/reference/guesses.md` is the whole
+"Where the fake chooses (and why)" table, in its order (wherever that heading stands: README.md or docs/); `docs/reference/guesses.md` is the whole
 register, rendered by `python -m fake_dimail.guesses --write`.
 
 Looking guesses up, for reports that compare answers (`fake-dimail replay`, differential runs):
@@ -547,7 +547,8 @@ def _strings(value: Any) -> Iterator[str]:
 # Rendering: the README's table and the reference page
 # =============================================================================
 
-TABLE_HEADING = "### Where the fake chooses (and why)"
+TABLE_TITLE = "Where the fake chooses (and why)"  # the table follows a heading of that title, of any level
+_HEADING = re.compile(r"#{1,6} " + re.escape(TABLE_TITLE))
 PAGE = Path("docs") / "reference" / "guesses.md"
 
 
@@ -614,12 +615,17 @@ def render_page() -> str:
     return "\n".join(lines)
 
 
+def _heading(lines: list[str]) -> int | None:
+    return next((i for i, line in enumerate(lines) if _HEADING.fullmatch(line)), None)
+
+
 def replace_table(text: str) -> str | None:
-    """`text` with the table under TABLE_HEADING replaced by `render_table()`; None when it has no such table."""
+    """`text` with the table under the TABLE_TITLE heading replaced by `render_table()`; None when it has none."""
     lines = text.split("\n")
-    if TABLE_HEADING not in lines:
+    heading = _heading(lines)
+    if heading is None:
         return None
-    start = lines.index(TABLE_HEADING) + 1
+    start = heading + 1
     while start < len(lines) and not lines[start].startswith("|"):
         start += 1
     end = start
@@ -633,7 +639,7 @@ def replace_table(text: str) -> str | None:
 def table_files(root: Path) -> list[Path]:
     """The Markdown files of the repository that hold the table (README.md, or a page of docs/)."""
     candidates = [root / "README.md", *sorted((root / "docs").rglob("*.md"))]
-    return [p for p in candidates if p.is_file() and TABLE_HEADING in p.read_text(encoding="utf-8").split("\n")]
+    return [p for p in candidates if p.is_file() and _heading(p.read_text(encoding="utf-8").split("\n")) is not None]
 
 
 def main(argv: list[str] | None = None) -> int:

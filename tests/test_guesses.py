@@ -80,7 +80,7 @@ def test_the_reference_page_and_the_readme_table_come_from_the_register() -> Non
     page = ROOT / guesses.PAGE
     assert page.read_text(encoding="utf-8") == render_page(), "run: python -m fake_dimail.guesses --write"
     holders = guesses.table_files(ROOT)
-    assert holders, f"no Markdown file holds {guesses.TABLE_HEADING!r}"
+    assert holders, f"no Markdown file has a heading {guesses.TABLE_TITLE!r} and its table"
     for path in holders:
         text = path.read_text(encoding="utf-8")
         assert guesses.replace_table(text) == text, f"{path}: stale table: run python -m fake_dimail.guesses --write"
@@ -88,15 +88,18 @@ def test_the_reference_page_and_the_readme_table_come_from_the_register() -> Non
 
 
 def test_the_generator_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "README.md").write_text(f"# x\n\n{guesses.TABLE_HEADING}\n\n| topic | fake | reason |\n|---|---|---|\n"
-                                        "| old | row | here |\n\nafter\n")
+    (tmp_path / "README.md").write_text(f"# x\n\n### {guesses.TABLE_TITLE}\n\n| topic | fake | reason |\n"
+                                        "|---|---|---|\n| old | row | here |\n\nafter\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "choices.md").write_text(f"## {guesses.TABLE_TITLE}\n\n{render_table()}")
     assert guesses.main(["--check", str(tmp_path)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"{tmp_path / guesses.PAGE}: stale: run python -m fake_dimail.guesses --write",
         f"{tmp_path / 'README.md'}: stale: run python -m fake_dimail.guesses --write"]
     assert guesses.main(["--write", str(tmp_path)]) == 0
     readme = (tmp_path / "README.md").read_text()
-    assert readme == f"# x\n\n{guesses.TABLE_HEADING}\n\n{render_table()}\nafter\n"
+    assert readme == f"# x\n\n### {guesses.TABLE_TITLE}\n\n{render_table()}\nafter\n"
+    assert guesses.table_files(tmp_path) == [tmp_path / "README.md", tmp_path / "docs" / "choices.md"]
     assert guesses.main(["--check", str(tmp_path)]) == 0
     assert guesses.main(["--bogus"]) == 2
 
