@@ -257,15 +257,18 @@ def test_secrets_become_pseudonyms_one_per_secret() -> None:
     ("Basic !!!", "Basic <undecodable>"),
     ("Basic " + base64.b64encode(b"no-colon").decode(), "Basic <undecodable>"),
     ("Bearer not-a-token", "Bearer <not a jwt>"),
-    ("bearer " + mint_token("fake_jwt_secret", "x"), "bearer <jwt sub='x'> <token #1>"),
-    ("Bearer " + mint_token("fake_jwt_secret", None), "Bearer <jwt sub=None> <token #1>"),
-    ("Bearer " + mint_token("fake_jwt_secret", "x", ["expired"]), "Bearer <jwt sub='x' expired> <token #1>"),
-    ("Bearer " + mint_token("fake_jwt_secret", "x", ["no-exp"]), "Bearer <jwt sub='x' no-exp> <token #1>"),
-    ("Bearer " + mint_token("fake_jwt_secret", "x", ["alg-none"]), "Bearer <jwt sub='x' alg-none> <token #1>"),
-    ("Bearer " + mint_token("fake_jwt_secret", "x", ["other-secret"]), "Bearer <jwt sub='x' other-secret> <token #1>"),
+    (("bearer", "x", ()), "bearer <jwt sub='x'> <token #1>"),
+    (("Bearer", None, ()), "Bearer <jwt sub=None> <token #1>"),
+    (("Bearer", "x", ("expired",)), "Bearer <jwt sub='x' expired> <token #1>"),
+    (("Bearer", "x", ("no-exp",)), "Bearer <jwt sub='x' no-exp> <token #1>"),
+    (("Bearer", "x", ("alg-none",)), "Bearer <jwt sub='x' alg-none> <token #1>"),
+    (("Bearer", "x", ("other-secret",)), "Bearer <jwt sub='x' other-secret> <token #1>"),
     ("Token abcdef", "Token <redacted>"),
-])
-def test_authorization_labels(header: str, label: str) -> None:
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_authorization_labels(header: str | tuple[str, str | None, tuple[str, ...]], label: str) -> None:
+    if isinstance(header, tuple):  # minted here: a token's exp must not be part of the test's id
+        scheme, sub, flags = header
+        header = f"{scheme} {mint_token('fake_jwt_secret', sub, flags)}"
     redacted = Redactor(jwt_secret="fake_jwt_secret").authorization(header)
     assert redacted == label
     parsed = parse_label(redacted)  # and replay reads back what it needs
