@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import json
 import socket
 import sys
 import time
@@ -27,7 +26,7 @@ import httpx
 
 from . import __version__
 from .replay import Replayer, add_behaviour, settings_from
-from .transcript import Redactor
+from .transcript import Redactor, line
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
                         b"proxy-authenticate", b"proxy-authorization", b"proxy-connection"})
@@ -187,7 +186,7 @@ class Proxy:
                 method, target, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]], body,
                 None if error else status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in recorded_headers],
                 _decoded(raw, recorded_headers), elapsed, upstream_error=error)
-            self.out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            self.out.write(line(row))
             self.out.flush()
             self.line += 1
             self.recorded += 1
@@ -239,7 +238,7 @@ def listen(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as exc:
         busy = exc.errno == errno.EADDRINUSE
-        raise SystemExit(f"fake-dimail record: error: " + (
+        raise SystemExit("fake-dimail record: error: " + (
             f"port {port} on {host} is already in use: pick another with --port" if busy else
             f"cannot listen on {host}:{port} ({exc.strerror or exc}): choose another --host or --port")) from None
     return sock
@@ -267,7 +266,7 @@ def main(args: argparse.Namespace) -> int:
     path, out = recording_file(args.out)
     header = {"recorder": f"fake-dimail {__version__}", "started": datetime.now(UTC).isoformat(timespec="seconds"),
               **header}
-    out.write(json.dumps({"recording": header}, ensure_ascii=False) + "\n")
+    out.write(line({"recording": header}))
     out.flush()
     shadow = Replayer(settings_from(args), args.seed) if args.compare else None
     proxy = Proxy(args.upstream, out, Redactor(args.upstream_jwt_secret), shadow, quiet=args.quiet)

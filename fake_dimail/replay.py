@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 from starlette.routing import compile_path
@@ -57,6 +57,8 @@ VOLATILE_KEYS = frozenset({"expires_at", "date", "logs", "time", "duration_ms", 
 # Listings whose order the API does not promise (CONTRACT.md §4.3, §4.5): compared as multisets.
 UNORDERED = frozenset({("GET", "/allows/"), ("GET", "/domains/{domain_name}/mailboxes/")})
 
+_PATH_SAFE = "/:@!$&'()*+,;=~"  # what a path keeps unencoded (RFC 3986 pchar and /)
+_QUERY_SAFE = _PATH_SAFE + "?"
 _SHOWN = 100  # characters of a value shown in a difference
 _LISTED = 3  # differences of one exchange on its line (the JSON report has them all)
 
@@ -375,8 +377,9 @@ class Replayer:
                 headers[name] = self.authorization(parse_label(value))
             elif name.lower() != "host":
                 headers[name] = self._swap(value)
+        # The file's path is decoded (the transcripts' format): encoded again, control characters included.
         path, question, query = row["path"].partition("?")
-        target = self._swap_path(path) + question + self._swap(query)
+        target = quote(self._swap_path(path), safe=_PATH_SAFE) + question + quote(self._swap(query), safe=_QUERY_SAFE)
         content = None
         if "request_body_raw" in row:
             content = self._swap(row["request_body_raw"]).encode()
@@ -399,7 +402,7 @@ class Replayer:
             return result
         try:
             request = self.request(row)
-        except ValueError as exc:
+        except (ValueError, httpx.InvalidURL) as exc:
             result.reason = f"cannot rebuild the request: {exc}"
             return result
         try:

@@ -29,7 +29,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,11 +104,11 @@ def read(path: Path) -> Transcript:
         raise TranscriptError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
     header: dict[str, Any] = {}
     exchanges = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
+    for number, text_line in enumerate(text.split("\n"), 1):  # not splitlines(): JSON may hold U+2028 raw
+        if not text_line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(text_line)
         except ValueError as exc:
             raise TranscriptError(f"{path}:{number}: not a JSON line ({exc}): is this a recording?") from None
         if not isinstance(row, dict):
@@ -370,8 +370,11 @@ def _json(body: bytes) -> Any:
         return _NOT_JSON
 
 
-def lines(header: dict[str, Any], exchanges: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """The text of a recording: its header line, then one line an exchange."""
-    yield json.dumps({"recording": header}, ensure_ascii=False)
-    for row in exchanges:
-        yield json.dumps(row, ensure_ascii=False)
+# Characters that end a line for some readers (str.splitlines, JavaScript) though JSON lets them stand in a
+# string: escaped, so that a line of the file is a line for everyone.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def line(value: dict[str, Any]) -> str:
+    """One line of a recording (with its newline): readable JSON, every line break escaped."""
+    return json.dumps(value, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"

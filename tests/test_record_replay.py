@@ -29,7 +29,7 @@ from fake_dimail import FakeDimail, Settings
 from fake_dimail.cli import main
 from fake_dimail.record import Proxy
 from fake_dimail.replay import Replayer
-from fake_dimail.transcript import Redactor, mint_token, parse_label, read
+from fake_dimail.transcript import Redactor, line, mint_token, parse_label, read
 from provisioner.apply import apply, load
 from provisioner.provisioner import Provisioner
 from tests.conftest import _free_port, served
@@ -400,6 +400,27 @@ def test_a_difference_is_named_and_is_unexplained_without_a_guess(capsys: pytest
         "-- 3 exchanges: 1 same, 2 differ (0 explained by guesses), 0 skipped",
         "verdict: differ",
     ]
+
+
+def test_odd_characters_survive_the_file_and_the_replay(tmp_path: Path) -> None:
+    """A line separator in a body (U+2028, NEL) stays inside its line; a control character in a path (decoded in
+    the file, as the transcripts write paths) is encoded again when replayed."""
+    fake = FakeDimail(seed="people-dev")
+    bearer = {"Authorization": f"Bearer {fake.token('admin')}"}
+    rows = recorded(fake, [
+        ("POST", "/domains/", {"headers": ADMIN, "json": {"name": "d.fr", "features": ["mailbox"]}}),
+        ("POST", "/domains/d.fr/mailboxes/jean", {"headers": bearer, "json": {"givenName": "a\u2028b\x85c"}}),
+        ("GET", "/domains/d.fr/mailboxes/jean", {"headers": bearer}),
+        ("GET", "/domains/%12x%20y/check", {"headers": ADMIN}),
+    ])
+    assert rows[3]["path"] == "/domains/\x12x y/check"
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(line(r) for r in rows), encoding="utf-8")
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 4
+    transcript = read(path)
+    assert [row for _, row in transcript.exchanges] == rows
+    assert [(r.verdict, r.answered) for r in play(rows)] == [("same", row["status"]) for row in rows]
+    assert [row["status"] for row in rows] == [201, 201, 200, 404]  # the odd name reached the route: 404
 
 
 def test_an_unordered_listing_is_compared_as_a_multiset() -> None:
