@@ -21,6 +21,7 @@ import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 import httpx
 
@@ -143,17 +144,18 @@ class Proxy:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, follow_redirects=False)
             self._lock = asyncio.Lock()
-        body = b""
+        chunks = []
         while True:
             message = await receive()
-            body += message.get("body", b"")
+            chunks.append(message.get("body", b""))
             if not message.get("more_body"):
                 break
-        await self._forward(scope, body, send)
+        await self._forward(scope, b"".join(chunks), send)
 
     async def _forward(self, scope: dict[str, Any], body: bytes, send: Any) -> None:
-        target = scope["raw_path"].decode("latin-1") + (
-            "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else "")
+        raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
+        target = raw_path.decode("latin-1") + ("?" + scope["query_string"].decode("latin-1") if scope["query_string"]
+                                               else "")
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP | {b"host", b"content-length"}]
         method = scope["method"]
         assert self._client is not None and self._lock is not None
@@ -167,7 +169,7 @@ class Proxy:
                 raw = b"".join([chunk async for chunk in response.aiter_raw()])
             finally:
                 await response.aclose()
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             error = f"{exc.__class__.__name__}: {exc}"
         elapsed = (time.perf_counter() - started) * 1000
         if error is not None:
@@ -193,10 +195,19 @@ class Proxy:
             if not self.quiet:
                 self._print(row, elapsed)
             if self.shadow is not None:
-                result = await asyncio.to_thread(self.shadow.play, self.line, row)
-                if result.verdict == "differs":
-                    self.differing += 1
-                    self._print_text("  shadow " + result.line_text().lstrip())
+                await self._compare(row)
+
+    async def _compare(self, row: dict[str, Any]) -> None:
+        """Shadow mode: the exchange replayed at once on the in-process fake, its differences printed."""
+        assert self.shadow is not None
+        try:
+            result = await asyncio.to_thread(self.shadow.play, self.line, row)
+        except Exception as exc:  # the recording goes on whatever the shadow fake does
+            self._print_text(f"  shadow {self.line} not replayed: {exc.__class__.__name__}: {exc}")
+            return
+        if result.verdict == "differs":
+            self.differing += 1
+            self._print_text("  shadow " + result.line_text().lstrip())
 
     def _location(self, value: bytes, scope: dict[str, Any]) -> bytes:
         location = value.decode("latin-1")

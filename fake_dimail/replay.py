@@ -391,7 +391,7 @@ class Replayer:
 
     def play(self, line: int, row: Mapping[str, Any]) -> Result:
         method, path = row["method"], row["path"]
-        operation = operation_of(self.fake.app, method, urlsplit(path).path)
+        operation = operation_of(self.fake.app, method, path.partition("?")[0])
         result = Result(line, method, path, row.get("status"), "skipped",
                         template=operation[1] if operation else None)
         if row.get("upstream_error"):
