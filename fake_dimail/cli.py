@@ -11,7 +11,7 @@ import socket
 import sys
 from urllib.parse import urlsplit
 
-from . import __version__
+from . import __version__, record_cli
 from .backend.persistence import StateFileError
 from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
@@ -100,12 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep the state in this SQLite file across restarts: loaded at start (it then wins "
                        "over --seed), created if missing, every acknowledged write in it before the answer")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
-    # `record` and `replay` build fakes of their own: they take serve's behaviour options (replay.behaviour_actions).
-    from . import record, replay
-
-    behaviour = replay.behaviour_actions(serve)
-    record.add_parser(commands, behaviour, _port)
-    replay.add_parser(commands, behaviour)
+    # `record` and `replay` build fakes of their own: they take serve's behaviour options.
+    behaviour = record_cli.behaviour_actions(serve)
+    record_cli.add_record(commands, behaviour, _port, _base)
+    record_cli.add_replay(commands, behaviour)
     return parser
 
 

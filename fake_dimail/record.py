@@ -26,50 +26,13 @@ from urllib.parse import quote
 import httpx
 
 from . import __version__
-from .replay import Replayer, add_behaviour, settings_from
+from .record_cli import settings_from
+from .replay import Replayer
 from .transcript import Redactor, line
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
                         b"proxy-authenticate", b"proxy-authorization", b"proxy-connection"})
 UPSTREAM_TIMEOUT = 60.0  # dimail's /check waits ~5.5 s per unanswered DNS lookup
-
-
-def _upstream(value: str) -> str:
-    parts = httpx.URL(value) if "://" in value else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.host:
-        raise argparse.ArgumentTypeError(f"{value!r} is not an http(s):// URL (for instance http://127.0.0.1:8001)")
-    return value.rstrip("/")
-
-
-def _credentials(value: str) -> tuple[str, str]:
-    user, colon, password = value.partition(":")
-    if not colon or not user:
-        raise argparse.ArgumentTypeError(f"{value!r} is not USER:PASSWORD")
-    return user, password
-
-
-def add_parser(commands: Any, behaviour: list[argparse.Action], port: Any) -> None:
-    record = commands.add_parser(
-        "record", help="record the exchanges with a dimail through a reverse proxy",
-        description="Serve a reverse proxy in front of --upstream: point People, the provisioner or the contract "
-        "suite at it; every exchange is forwarded unchanged and written to a new file in --out, secrets replaced by "
-        "pseudonyms. Stop it with Ctrl-C. `fake-dimail replay` plays the file again on a fake.")
-    record.add_argument("--upstream", required=True, type=_upstream, metavar="URL", help="the dimail to forward to")
-    record.add_argument("--out", required=True, metavar="DIR", help="directory of the recordings (created if missing)")
-    record.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    record.add_argument("--port", type=port, default=8002, help="port to listen on (default: %(default)s)")
-    record.add_argument("--upstream-admin", type=_credentials, metavar="USER:PASSWORD",
-                        help="an admin of the upstream, to read GET /system/version for the recording's header "
-                        "(without it: the version its /openapi.json declares)")
-    record.add_argument("--upstream-jwt-secret", metavar="SECRET",
-                        help="the upstream's JWT secret: a token no recorded answer issued that does not verify "
-                        "with it is labelled other-secret (default: none, no token is)")
-    record.add_argument("--compare", action="store_true",
-                        help="shadow mode: replay each exchange at once on an in-process fake built with the "
-                        "behaviour options below, and print every difference")
-    record.add_argument("--quiet", action="store_true", help="do not print each exchange")
-    add_behaviour(record, behaviour)
-    record.set_defaults(run=main)
 
 
 def probe(upstream: str, admin: tuple[str, str] | None) -> dict[str, Any]:

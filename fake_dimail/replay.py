@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 from starlette.routing import compile_path
 
-from . import guesses
+from . import guesses, record_cli
 from .config import Settings
 from .fake import FakeDimail
 from .seeds import SEEDS
@@ -543,44 +543,8 @@ def as_json(reports: list[SequenceReport], final: str) -> dict[str, Any]:
 # The command
 # =============================================================================
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    """The fake's Settings from `serve`'s behaviour options, wherever they were given."""
-    names = {f.name for f in dataclasses.fields(Settings)} - {"control_token", "state_file", "request_log_level"}
-    given = {name: getattr(args, name) for name in names if hasattr(args, name)}
-    if hasattr(args, "dns"):
-        given["dns_auto"] = args.dns == "auto"
-    return Settings(**given)
-
-
-def behaviour_actions(serve: argparse.ArgumentParser) -> list[argparse.Action]:
-    """`serve`'s options that make the fake behave otherwise (seed, secret, switches, DNS), to give them to
-    the commands that build a fake of their own: every option named after a `Settings` field, plus
-    `--seed` and `--dns`; not those about serving (address, state file, control token, logging)."""
-    names = ({f.name for f in dataclasses.fields(Settings)} | {"seed", "dns"}) - {"control_token", "state_file"}
-    return [a for a in serve._actions if a.dest in names]
-
-
-def add_behaviour(parser: argparse.ArgumentParser, actions: Iterable[argparse.Action]) -> None:
-    group = parser.add_argument_group("the fake's behaviour (as `fake-dimail serve` takes it)")
-    for action in actions:
-        group._add_action(action)
-
-
-def add_parser(commands: Any, behaviour: list[argparse.Action]) -> None:
-    replay = commands.add_parser(
-        "replay", help="replay recorded exchanges on a fresh in-process fake and report the differences",
-        description="Replay each recording (a file, or a directory's *.jsonl) on a fresh in-process fake and say, "
-        "per exchange, same, differs or skipped. Exit status: 0 all the same, 3 only differences explained by "
-        "the fake's registered guesses, 1 an unexplained difference, 2 a recording that cannot be read.")
-    replay.add_argument("recordings", nargs="+", metavar="DIR_OR_FILE", help="recordings (JSON Lines) or directories")
-    replay.add_argument("--report", metavar="FILE", help="also write the report as JSON to FILE")
-    replay.add_argument("--differences-only", action="store_true", help="print only the exchanges that differ")
-    add_behaviour(replay, behaviour)
-    replay.set_defaults(run=main)
-
-
 def main(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    settings = record_cli.settings_from(args)
     try:
         transcripts = [read(path) for path in files(args.recordings)]
     except TranscriptError as exc:

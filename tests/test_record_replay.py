@@ -540,7 +540,7 @@ def test_record_refuses_a_port_in_use_and_a_bad_url(tmp_path: Path, capsys: pyte
         main(["record", "--upstream", "localhost:8001", "--out", str(tmp_path)])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1].endswith(
-        "argument --upstream: 'localhost:8001' is not an http(s):// URL (for instance http://127.0.0.1:8001)")
+        "argument --upstream: 'localhost:8001' is not scheme://host[:port] (for instance https://dimail.example)")
 
 
 def test_record_refuses_an_out_it_cannot_write(tmp_path: Path) -> None:
