@@ -125,7 +125,8 @@ class DimailCORS(CORSMiddleware):
     """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The control plane grants no origin anything (guard.py): dimail's CORS stops at its own routes.
+        # guess G-control-cors: the control plane grants no origin anything (guard.py): dimail's CORS stops
+        # at its own routes.
         if scope["type"] == "http" and is_control(scope["path"]):
             await self.app(scope, receive, send)
             return

@@ -24,7 +24,7 @@ CNAME_TARGETS = {
     "smtp": "smtp.ox.numerique.gouv.fr.",
     "webmail": "webmail.ox.numerique.gouv.fr.",
 }
-DKIM_SELECTOR = "dimail"
+DKIM_SELECTOR = "dimail"  # guess G-dkim-selector: the one /spec publishes
 DKIM_TAGS = ("v", "h", "k", "p")
 # The mechanisms dimail's SPF reader knows; any other one crashes it (CHECKS.md §3).
 SPF_MECHANISMS = {"all", "mx", "include", "ip4", "ip6", "a", "ptr", "exists"}
@@ -63,7 +63,7 @@ def applies(domain: DomainRecord, check: str) -> bool:
 
 
 def expected_mx(domain: DomainRecord) -> str:
-    # Guess: a custom `mx_name` replaces the platform MX (the 2024 code only knew the latter).
+    # guess G-mx-name: a custom `mx_name` replaces the platform MX (the 2024 code only knew the latter).
     return PLATFORM_MX if domain.mx_name in ("", "internal") else absolute(domain.mx_name)
 
 
@@ -171,7 +171,7 @@ def _check_mx(domain: DomainRecord, dns: Resolver) -> CheckResult:
     if not hosts:
         return _failed("mx", "no_mx", errors.NO_MX)
     wanted = expected_mx(domain)
-    # Only the first MX counts; the fake takes the lowest preference (publication order on ties).
+    # guess G-mx-lowest: only the first MX counts; the fake takes the lowest preference (publication order on ties).
     if hosts[0] != wanted:
         return _failed("mx", "wrong_mx", errors.wrong_mx(wanted, hosts[0]))
     return _ok("mx")
@@ -203,7 +203,7 @@ def _check_dkim(domain: DomainRecord, dns: Resolver, dkim_value: Callable[[], st
     records = [v for v in dns.values(name, "txt") if v.startswith("v=DKIM1; ")]
     if not records:
         return _failed("dkim", "no_dkim", errors.NO_DKIM)
-    # The whole tag set must match the key dimail generated, as the real reader compares.
+    # guess G-dkim-compare: the whole tag set must match the key dimail generated, as the real reader compares.
     wanted = dkim_tags(dkim_value())
     if not any(dkim_tags(text) == wanted for text in records):
         return _failed("dkim", "wrong_dkim", errors.WRONG_DKIM)
@@ -211,6 +211,7 @@ def _check_dkim(domain: DomainRecord, dns: Resolver, dkim_value: Callable[[], st
 
 
 def _check_internal(domain: DomainRecord, check: str, ox_mapped: bool) -> CheckResult:
+    # guess G-internal-checks: `cert` until issued, the others fine unless broken through /_fake/.
     platform = domain.platform
     if check == "cert":
         working = platform.certificate is not None and certificate_hosts(domain) <= platform.certificate

@@ -11,7 +11,7 @@ import socket
 import sys
 from urllib.parse import urlsplit
 
-from . import __version__
+from . import __version__, record_cli
 from .backend.persistence import StateFileError
 from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep the state in this SQLite file across restarts: loaded at start (it then wins "
                        "over --seed), created if missing, every acknowledged write in it before the answer")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
+    # `record` and `replay` build fakes of their own: they take serve's behaviour options.
+    behaviour = record_cli.behaviour_actions(serve)
+    record_cli.add_record(commands, behaviour, _port, _base)
+    record_cli.add_replay(commands, behaviour)
     return parser
 
 
@@ -124,6 +128,8 @@ def exposure_warning(address: str, seed: str, control_token: str | None) -> str 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "serve":
+        return int(args.run(args))
     sock = _listen(args.host, args.port)
     import uvicorn
 
@@ -150,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         users = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") + \
             f" (state: {args.state})" if names else f"none (bootstrap mode; state: {args.state})"
     host = f"[{args.host}]" if ":" in args.host else args.host
-    # `/` stays dimail's 404: a redirect there would answer clients probing dimail's root with a page of the fake's.
+    # guess G-root-404: `/` stays dimail's 404: a redirect there would answer clients probing dimail's root with
+    # a page of the fake's.
     print(f"fake-dimail {__version__} on http://{host}:{args.port}/ — users: {users} — DNS: {args.dns} "
           "— control: /_fake/ (dashboard /_fake/ui) — docs: /docs",
           file=sys.stderr, flush=True)

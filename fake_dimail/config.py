@@ -36,4 +36,4 @@ class Settings:
     control_token: str | None = None
     # Keep the state in this SQLite file across restarts (`--state`): loaded at start (then no seeding),
     # every acknowledged write in it before the answer is sent. None: the state lives in memory only.
-    state_file: str | None = None
+    state_file: str | None = None  # guess G-state-memory: memory only by default

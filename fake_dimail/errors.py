@@ -2,8 +2,10 @@
 
 The texts are dimail's own, byte for byte, typos included: clients compare
 them (People shows some to its users), so nothing here is to be "fixed".
-Where a text is not attested by a recording of the real server, it is marked
-as a guess (sources: dimail's CONTRACT.md, see reference/dimail/README.md).
+Where a text is not attested by a recording of the real server, its line names
+its entry in fake_dimail/guesses.py, the register of guesses (all of them
+together, the README's row: guess G-error-texts; sources: dimail's CONTRACT.md,
+see reference/dimail/README.md).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ USER_NOT_FOUND = "User not found"
 USER_EXISTS = "User already exists"
 # PATCH and DELETE /users/{x} say "Not found" where GET says "User not found".
 NOT_FOUND = "Not found"
-CANNOT_MIX_SET_AND_CHANGE = "Cannot mix set and add/remove"  # guess
+CANNOT_MIX_SET_AND_CHANGE = "Cannot mix set and add/remove"  # guess G-list-mix
 
 # --- allows ---------------------------------------------------------------
 ALLOW_EXISTS = "Domain already allowed for this user"
@@ -40,10 +42,10 @@ DOMAIN_NOT_FOUND = "Domain not found"
 DOMAIN_EXISTS = "Domain already exists"
 # The real text says "mailbox" although the condition is the webmail feature.
 CONTEXT_NAME_MANDATORY = "OX context name is mandatory for mailbox feature"
-DOMAIN_NOT_EMPTY = "Domain is not empty"  # guess
+DOMAIN_NOT_EMPTY = "Domain is not empty"  # guess G-domain-not-empty
 DOMAIN_MOVING = "Domain is moving to another platform"
-DOMAIN_HAS_MAILBOXES = "Cannot remove feature '{feature}' while the domain has mailboxes"  # guess
-DOMAIN_CONTEXT_IN_USE = "Cannot change the OX context of a domain that has OX users"  # guess
+DOMAIN_HAS_MAILBOXES = "Cannot remove feature '{feature}' while the domain has mailboxes"  # guess G-domain-patch-refusals
+DOMAIN_CONTEXT_IN_USE = "Cannot change the OX context of a domain that has OX users"  # guess G-domain-patch-refusals
 
 
 def mapped_to_context(context_name: str) -> str:
@@ -62,9 +64,9 @@ WRONG_DKIM = "Le DKIM record ne contient pas la bonne clef"
 # Internal checks: only `no_cert` is attested, code and detail, by People's test fixtures
 # (mailbox_manager tests, a dimail answer recorded there); the other three are guesses.
 INTERNAL_FAILURES = {
-    "webmail_ok": ("no_webmail", "Le webmail n'est pas configuré pour ce domaine"),  # guess
-    "postfix": ("no_postfix", "Le domaine n'est pas déclaré dans postfix"),  # guess
-    "ox": ("no_ox", "Le domaine n'est pas déclaré dans open-xchange"),  # guess
+    "webmail_ok": ("no_webmail", "Le webmail n'est pas configuré pour ce domaine"),  # guess G-internal-check-texts
+    "postfix": ("no_postfix", "Le domaine n'est pas déclaré dans postfix"),  # guess G-internal-check-texts
+    "ox": ("no_ox", "Le domaine n'est pas déclaré dans open-xchange"),  # guess G-internal-check-texts
     "cert": ("no_cert", "Pas de certificat pour ce domaine (ls)"),  # as People's fixtures show it
 }
 
@@ -133,13 +135,13 @@ TARGET_DOMAIN_NOT_FOUND = "Target domain not found"
 NOT_YET_IMPLEMENTED = "Not yet implemented"
 OX_DOMAIN_NOT_FOUND = "Domain not found in open-xchange"
 OX_MAILBOX_NOT_FOUND = "Mailbox not found in open-xchange"
-MISSING_OX_EXTRAS = "Missing extras for feature 'ox'"  # guess
-NO_SAVED_PASSWORD = "No saved password"  # guess
-CODE_NOT_FOUND = "Code not found"  # guess
+MISSING_OX_EXTRAS = "Missing extras for feature 'ox'"  # guess G-missing-ox-extras
+NO_SAVED_PASSWORD = "No saved password"  # guess G-force-password
+CODE_NOT_FOUND = "Code not found"  # guess G-code-not-found
 
 
 def unknown_feature(feature: str) -> str:
-    return f"Unknown feature '{feature}'"  # guess: an unknown value would break every later answer
+    return f"Unknown feature '{feature}'"  # guess G-unknown-feature: an unknown value would break every later answer
 
 
 def feature_not_available(feature: str) -> str:
@@ -201,17 +203,17 @@ WRONG_CONTROL_TOKEN = "Wrong control token: give the --control-token the server 
 def state_problem(where: str, problem: str) -> str:
     return f"Inconsistent state document: {where}: {problem}"
 # --- forwards and public aliases (CONTRACT.md §4.12, §4.15) ------------------------
-FORWARD_EXISTS = "Forward already exists"  # guess
-FORWARD_NOT_FOUND = "Forward not found"  # guess
-ADDRESS_IN_USE = "Address already used by a mailbox or an alias"  # guess
-PUBLIC_ALIAS_FORBIDDEN = "Public aliases are not allowed for this destination on the domain"  # guess
+FORWARD_EXISTS = "Forward already exists"  # guess G-forward-texts
+FORWARD_NOT_FOUND = "Forward not found"  # guess G-forward-texts
+ADDRESS_IN_USE = "Address already used by a mailbox or an alias"  # guess G-forward-in-use
+PUBLIC_ALIAS_FORBIDDEN = "Public aliases are not allowed for this destination on the domain"  # guess G-public-alias-rules
 # --- system (/system/…) ------------------------------------------------------
-RATE_LIMIT_NOT_FOUND = "Rate limit not found"  # guess
-RATE_LIMIT_EXISTS = "Rate limit already exists"  # guess
-RATE_LIMIT_NAME_MISMATCH = "The name in the body must be the name in the path"  # guess
-STORE_NOT_FOUND = "Store not found"  # guess
-DATABASE_NOT_FOUND = "Database not found"  # guess
-DOMAIN_NOT_MOVING = "Domain is not moving"  # guess
+RATE_LIMIT_NOT_FOUND = "Rate limit not found"  # guess G-rate-limits
+RATE_LIMIT_EXISTS = "Rate limit already exists"  # guess G-rate-limits
+RATE_LIMIT_NAME_MISMATCH = "The name in the body must be the name in the path"  # guess G-rate-limits
+STORE_NOT_FOUND = "Store not found"  # guess G-stores
+DATABASE_NOT_FOUND = "Database not found"  # guess G-moves
+DOMAIN_NOT_MOVING = "Domain is not moving"  # guess G-moves
 MOVE_NOT_FOUND = "Domain is not moving: nothing to complete"  # the fake's own
 
 # Whether the operation being served declares 410 (set per request by `strict_json.DimailRoute`):
@@ -220,19 +222,19 @@ MOVING_DECLARED: ContextVar[bool] = ContextVar("fake_dimail_moving_declared", de
 
 
 def not_in_domain(address: str, domain: str) -> str:
-    return f"{address} is not an address of {domain}"  # guess
+    return f"{address} is not an address of {domain}"  # guess G-moves
 
 
 # --- app passwords, secondary accounts, ProConnect identities -------------------
-APP_PASSWORD_NOT_FOUND = "App password not found"  # guess
-SECONDARY_NOT_FOUND = "Secondary not found"  # guess
-OWN_SECONDARY = "A mailbox cannot be its own secondary account"  # guess
-IDENTITY_EXISTS = "Identity already exists"  # guess
-IDENTITY_NOT_FOUND = "Identity not found"  # guess
+APP_PASSWORD_NOT_FOUND = "App password not found"  # guess G-app-password-not-found
+SECONDARY_NOT_FOUND = "Secondary not found"  # guess G-secondary-not-found
+OWN_SECONDARY = "A mailbox cannot be its own secondary account"  # guess G-secondary-again
+IDENTITY_EXISTS = "Identity already exists"  # guess G-identity-texts
+IDENTITY_NOT_FOUND = "Identity not found"  # guess G-identity-texts
 
 
 # --- my/, public, webhook, logs ------------------------------------------------
 # The webhook's success, a bare JSON string (CONTRACT.md §1.1, §4.19).
 PASSWORD_CHANGED = "OK"
-# guess: what the webhook says of a body that names no mailbox and password (no body is declared).
+# guess G-webhook-body: what the webhook says of a body that names no mailbox and password (no body is declared).
 WEBHOOK_BODY = 'Mailbox not found: send {"email": "<user>@<domain>", "password": "<new password>"}'

@@ -192,7 +192,7 @@ class Faults:
 def _body(fault: Fault) -> tuple[bytes, bytes]:
     if fault.body is None:
         assert isinstance(fault.answer, int)
-        # guess: a proxy's terse answer; a 500 is uvicorn's, exactly as dimail's own crashes.
+        # guess G-fault-body: a proxy's terse answer; a 500 is uvicorn's, exactly as dimail's own crashes.
         return reason_phrase(fault.answer).encode(), b"text/plain; charset=utf-8"
     if isinstance(fault.body, str):
         return fault.body.encode(), b"text/plain; charset=utf-8"

@@ -869,7 +869,7 @@ class CrashInfo(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    """What the fake reads from the webhook's undeclared body (guess: dimail's own field names)."""
+    """What the fake reads from the webhook's undeclared body (guess G-webhook-body: dimail's own field names)."""
 
     email: str
     password: str

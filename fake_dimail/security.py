@@ -74,7 +74,7 @@ def token_subject(settings: Settings, token: str) -> str:
     claims = _claims(settings, token)
     subject = claims.get("sub")
     if "exp" not in claims or not isinstance(subject, str):
-        if settings.crash_on_odd_tokens:
+        if settings.crash_on_odd_tokens:  # guess G-odd-tokens: dimail's 500 only when switched on
             raise ServerCrash("token without exp or sub")
         raise errors.forbidden()
     return subject
@@ -98,7 +98,7 @@ class BasicUserScheme(HTTPBasic):
 class TokenUserScheme(HTTPBearer):
     async def __call__(self, request: Request) -> str:  # type: ignore[override]
         settings: Settings = request.app.state.settings
-        status = 401 if settings.bearer_401 else 403
+        status = 401 if settings.bearer_401 else 403  # guess G-bearer-403: the recorded 403 unless switched
         challenge = {"WWW-Authenticate": "Bearer"} if settings.bearer_401 else None
         scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
         if not (scheme and token):

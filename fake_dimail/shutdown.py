@@ -4,7 +4,8 @@ After it, every request is refused like a connection to a closed port:
 in-process the app raises `InjectedFault("connection-error")`, which the
 transports turn into the client library's own connection error (as an
 injected fault does); under `fake-dimail serve` the server exits cleanly
-(`stop_server`, set by the CLI) and the connections still arriving are dropped.
+(`stop_server`, set by the CLI) and the connections still arriving are dropped
+(guess G-shutdown: a stopped dimail is a closed port).
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +38,8 @@ import httpx
 import jwt
 import pytest
 
-from fake_dimail import FakeDimail, Settings, create_app
+from fake_dimail import FakeDimail, Settings, create_app, replay
+from fake_dimail.transcript import mint_token, parse_label
 from tests.conftest import REFERENCE
 
 TRANSCRIPTS = REFERENCE / "transcripts"
@@ -645,45 +645,24 @@ class Run:
 
     # -- building the request --------------------------------------------------
 
-    def _token(self, sub: str | None, variant: str | None) -> str:
-        secret, now = self.fake.settings.jwt_secret, int(time.time())
-        claims: dict[str, Any] = {"sub": sub, "exp": now + 2820}
-        if variant == "expired":
-            claims["exp"] = now - 60
-        if variant == "no-exp":
-            del claims["exp"]
-        if variant == "no-sub":
-            del claims["sub"]
-        if variant == "other-secret":
-            secret = "another-secret-not-the-one-of-the-fake"
-        if variant == "alg-none":
-            def part(obj: dict[str, Any]) -> str:
-                return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-            return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
-        if variant in ("expired", "no-exp", "no-sub", "other-secret"):
-            return jwt.encode(claims, secret, algorithm="HS256")
-        return self.fake.token(sub)  # type: ignore[arg-type]
-
     def _authorization(self, plan: Plan, label: str) -> str:
-        scheme, _, rest = label.partition(" ")
-        if scheme == "Basic":
-            if rest == "<undecodable>":
-                return "Basic !!not*base64!!"
-            password = self.passwords.get(rest, "any-password")
+        """The label read as `fake-dimail replay` reads it; the rows' readings say what the label cannot."""
+        credentials = parse_label(label)
+        if credentials.kind == "basic" and not credentials.undecodable:
+            password = self.passwords.get(credentials.user or "", "any-password")
             if plan.reading == "wrong-password":
                 password = "wrong-" + password
             if plan.reading == "non-ascii":
                 password = "mot-de-passe-é"
-            return "Basic " + base64.b64encode(f"{rest}:{password}".encode()).decode()
-        if scheme.lower() == "bearer":
-            if rest == "<not a jwt>":
-                return f"{scheme} not-a-jwt"
-            found = re.fullmatch(r"<jwt sub=(?:'(.*)'|None)>", rest)
-            assert found, f"unknown label {label!r}"
-            return f"{scheme} {self._token(found.group(1), plan.reading)}"
-        if scheme == "Token":
-            return "Token 0123456789abcdef"
-        raise AssertionError(f"unknown Authorization label {label!r}")
+            return "Basic " + base64.b64encode(f"{credentials.user}:{password}".encode()).decode()
+        if credentials.kind == "bearer" and credentials.jwt:
+            flags = credentials.flags | ({plan.reading} & {"expired", "no-exp", "other-secret", "alg-none"})
+            settings = self.fake.settings
+            return f"{credentials.scheme} " + mint_token(settings.jwt_secret, credentials.sub, flags,
+                                                         lifetime=settings.token_lifetime)
+        fixed = replay.fixed_authorization(credentials)  # undecodable Basic, `<not a jwt>`, other schemes
+        assert fixed is not None, label
+        return fixed
 
     def _request(self, plan: Plan) -> httpx.Request:
         rec = plan.recorded
@@ -741,19 +720,7 @@ def header_problems(plan: Plan, response: httpx.Response) -> list[str]:
         expected.pop("www-authenticate", None)
         expected["content-type"] = ("text/plain; charset=utf-8" if plan.response_text is not None
                                     else "application/json")
-    out = []
-    for name in ("content-type", "www-authenticate", "location"):
-        want, got = expected.get(name), response.headers.get(name)
-        if name == "location" and want is not None and got is not None:
-            want_url, got_url = urlsplit(want), urlsplit(got)
-            if (got_url.path, got_url.query) != (want_url.path, want_url.query) or got_url.netloc != "dimail":
-                out.append(f"location {got!r}, recorded {want!r} (path compared; host must be the request's)")
-        elif want != got:
-            out.append(f"header {name}: {got!r}, expected {want!r}")
-    for name, want in expected.items():
-        if name.startswith("access-control-") and response.headers.get(name) != want:
-            out.append(f"header {name}: {response.headers.get(name)!r}, expected {want!r}")
-    return out
+    return replay.header_problems(expected, response, host="dimail")
 
 
 def check(plan: Plan, response: httpx.Response, secret: str) -> list[str]:

@@ -31,7 +31,7 @@ Rows change only through the stores' own methods (`fake_dimail.store`), which
 keep every index and are the one place a persistence layer needs to watch.
 
 Facts come from dimail's CONTRACT.md (see reference/dimail/README.md); the section is named where a
-rule is not obvious, and choices the sources leave open are marked "guess".
+rule is not obvious, and choices the sources leave open name their entry in fake_dimail/guesses.py.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from .passwords import Passwords
 class AppPasswords(Passwords):
     def _ox_mailbox(self, caller: Caller, domain_name: str, local: str) -> MailboxRecord:
         row = self._dovecot_row(caller, domain_name, local)
-        # guess (§4.14): app passwords live in OX, so a mailbox without its OX user is not found.
+        # guess G-app-passwords (§4.14): app passwords live in OX, so a mailbox without its OX user is not found.
         if self._ox_user(self.state.domains[domain_name], local) is None:
             raise errors.not_found(errors.MAILBOX_NOT_FOUND)
         return row
@@ -44,7 +44,7 @@ class AppPasswords(Passwords):
     ) -> models.NewAppPassword:
         row = self._ox_mailbox(caller, domain_name, local)
         password = new_password()
-        # guess: names need not be unique (no 409 is declared); each creation is a new uuid.
+        # guess G-app-passwords: names need not be unique (no 409 is declared); each creation is a new uuid.
         app = AppPasswordRecord(str(uuid.uuid4()), row.domain, row.local, body.name, body.type.value,
                                 hash_password(password))
         self.state.app_passwords[app.uuid] = app

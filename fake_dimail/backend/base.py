@@ -78,7 +78,7 @@ def new_password() -> str:
 
 
 def apply_list_change(current: list[str], change: list[str]) -> list[str]:
-    """dimail's list update rule: all items `+x`/`-x` edit, none of them set (guess: a mix is 422).
+    """dimail's list update rule: all items `+x`/`-x` edit, none of them set (guess G-list-mix: a mix is 422).
 
     Editing behaves as list.append/list.remove would, in one pass.
     """
@@ -222,7 +222,8 @@ class Base:
         self._refuse_moving(domain)
 
     def _refuse_moving(self, domain: str) -> None:
-        """410 for a moving domain, on the operations declaring it, right after the rights (CONTRACT.md §4)."""
+        """410 for a moving domain, on the operations declaring it, right after the rights (CONTRACT.md §4;
+        guess G-410)."""
         if domain in self.state.moves and errors.MOVING_DECLARED.get():
             raise errors.ApiError(410, errors.DOMAIN_MOVING)
 

@@ -13,6 +13,7 @@ from .base import Base, atomic
 
 class DomainChecks(Base):
     def _dkim(self, domain: DomainRecord) -> str:
+        # guess G-dkim-key: made when first needed, then kept for the domain's life.
         if domain.dkim_public is None:
             self.state.domains.modify(domain.name, dkim_public=engine.new_dkim_value())
         assert domain.dkim_public is not None
@@ -45,7 +46,7 @@ class DomainChecks(Base):
         )
 
     def _try_check(self, domain: DomainRecord) -> None:
-        # dimail checks once the answer is built (it shows `new`); a crashing check leaves `new`.
+        # guess G-creation-check: dimail checks once the answer is built (it shows `new`); a crashing check leaves `new`.
         try:
             self._check(domain)
         except ServerCrash:

@@ -129,9 +129,9 @@ class Domains(DomainChecks, Base):
         ):
             raise errors.conflict(errors.DOMAIN_NOT_EMPTY)
         state.delete_by("allows", name, "domain")
-        # guess: public aliases handed out on the domain go with it (their owners are elsewhere, and no
-        # listing by domain would let an operator empty it first).
+        # guess G-domain-delete-public-aliases: public aliases handed out on the domain go with it (their
+        # owners are elsewhere, and no listing by domain would let an operator empty it first).
         state.delete_by("public_aliases", name, "domain")
-        # The OX context stays, still mapping the name (guess: dimail does not clean OX up).
+        # The OX context stays, still mapping the name (guess G-domain-delete-ox: dimail does not clean OX up).
         del state.domains[name]
         state.moves.pop(name, None)

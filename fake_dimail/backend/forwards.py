@@ -37,7 +37,7 @@ class Forwards(Base):
         self._forward_scope(caller, domain)
         if (domain, local) in self.state.forwards:
             raise errors.conflict(errors.FORWARD_EXISTS)
-        # guess: Postfix cannot both deliver and relay one address, so another use of the name is a 409 too.
+        # guess G-forward-in-use: Postfix cannot both deliver and relay one address, so another use of the name is a 409 too.
         if self.state.address_taken(domain, local):
             raise errors.conflict(errors.ADDRESS_IN_USE)
         forward = ForwardRecord(domain, local, body.nexthop)

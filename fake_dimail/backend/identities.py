@@ -17,7 +17,8 @@ from .passwords import Passwords
 class Identities(Passwords):
     @atomic
     def list_identity_emails(self, caller: Caller, proconnect: str) -> list[str]:
-        # guess: an unknown identity lists nothing (200 []); a non-admin sees only its domains' mailboxes.
+        # guess G-identities-listing: an unknown identity lists nothing (200 []); a non-admin sees only its
+        # domains' mailboxes.
         return [link.email for link in self.state.identities.rows_by("proconnect", proconnect)
                 if self._is_allowed(caller, link.domain)]
 
@@ -25,7 +26,7 @@ class Identities(Passwords):
     def create_identity(self, caller: Caller, body: models.CreateIdentity) -> dict[str, Any]:
         local, _, domain = body.email.rpartition("@")
         row = self._dovecot_row(caller, domain, local)
-        # guess: the mailbox's own password, not one of its app passwords, proves the link.
+        # guess G-identity-password: the mailbox's own password, not one of its app passwords, proves the link.
         if not verify_password(body.password, row.password_hash):
             raise errors.forbidden()
         key = (body.proconnect, row.domain, row.local)
@@ -51,7 +52,7 @@ class Identities(Passwords):
     @atomic
     def add_mailbox_identity(self, caller: Caller, domain_name: str, local: str, identity: str) -> dict[str, Any]:
         row = self._dovecot_row(caller, domain_name, local)
-        # guess (§4.9): adding an identity the mailbox already has changes nothing and still answers 201.
+        # guess G-identity-again (§4.9): adding an identity the mailbox already has changes nothing and still answers 201.
         key = (identity, row.domain, row.local)
         self.state.identities.setdefault(key, IdentityRecord(*key))
         return {}

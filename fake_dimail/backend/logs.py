@@ -9,12 +9,12 @@ from .. import errors, models
 from ..records import Caller, CrashRecord
 from .base import Base, atomic
 
-# guess: dimail keeps every file until deleted; a fake serving a long test run must not grow without end.
+# guess G-crash-logs: dimail keeps every file until deleted; a fake serving a long test run must not grow without end.
 MAX_CRASHES = 100
 
 
 def crash_lines(crash: CrashRecord) -> list[str]:
-    """The crash's log file, line by line: when, the request that caused it, and why (guess: dimail's
+    """The crash's log file, line by line: when, the request that caused it, and why (guess G-crash-logs: dimail's
     files hold the traceback of the exception; the fake's reason stands in for it)."""
     return [
         f"{log_date(crash.time)} ERROR Exception in ASGI application",
@@ -33,7 +33,7 @@ class Logs(Base):
     def record_crash(self, method: str, path: str, user: str | None, reason: str) -> CrashRecord:
         crashes = self.state.crashes
         now = self.clock()
-        # guess: a name like a log file's, dated, with a random tail so that two crashes in a second differ
+        # guess G-crash-logs: a name like a log file's, dated, with a random tail so that two crashes in a second differ
         name = time.strftime("crash-%Y%m%d-%H%M%S-", time.gmtime(now)) + secrets.token_hex(3) + ".log"
         crash = CrashRecord(name, now, method, path, user, reason)
         crashes[name] = crash

@@ -53,9 +53,11 @@ class Mailboxes(Base):
     @atomic
     def create_mailbox(self, caller: Caller, domain_name: str, local: str, body: models.CreateMailbox) -> models.NewMailbox:
         self._require_allowed(caller, domain_name, errors.PERMISSION_DENIED_TYPO)
+        # guess G-mailbox-unknown-domain: an admin's unknown domain is v0.8.2's declared 404 (2024 crashed).
         domain = self._domain(domain_name)
         given, sur = body.givenName or "", body.surName or ""
-        # The display name sent is ignored: OX gets "given sur" (§6 #7); guess: blank falls back to the local part.
+        # The display name sent is ignored: OX gets "given sur" (§6 #7); guess G-display-name: blank falls back
+        # to the local part.
         display = f"{given} {sur}".strip() or local
         self._refuse_duplicate(domain, local, display)
         names = (given, sur, display) if self._ox_context_of(domain) else None

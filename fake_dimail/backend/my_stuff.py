@@ -2,8 +2,8 @@
 
 The document words them for "a user who is not an admin or a manager" and
 says "this API user": they are about the API user the token names, not about
-a mailbox. Admins see everything (guess, as on every other listing); anyone
-else, managers included, sees the domains it is allowed on (guess: the
+a mailbox. Admins see everything (guess G-my-whose, as on every other listing);
+anyone else, managers included, sees the domains it is allowed on (the
 document does not say what a manager gets), their mailboxes and aliases,
 and the mailboxes its ProConnect identities are linked to.
 """
@@ -26,10 +26,10 @@ class MyStuff(Base):
         return domains.in_order(mine)
 
     def _visible_mailboxes(self, caller: Caller, domains: list[str]) -> list[str]:
-        # guess: the Dovecot mailboxes (what a user logs into), not OX-only users such as oxadmin
+        # guess G-my-lists: the Dovecot mailboxes (what a user logs into), not OX-only users such as oxadmin
         state = self.state
         found = dict.fromkeys(row.email for domain in domains for row in state.mailboxes.rows_by("domain", domain))
-        # Then those its ProConnect identities may open (CONTRACT.md §4.17); guess: its `identities`
+        # Then those its ProConnect identities may open (CONTRACT.md §4.17); guess G-my-lists: its `identities`
         # and its name, People's convention (name = sub), as `GET /users/identity/{p}` reads them.
         user = state.users.get(caller.name)
         subs = dict.fromkeys([*(user.identities if user else ()), caller.name])
@@ -38,7 +38,7 @@ class MyStuff(Base):
         return list(found)
 
     def _visible_aliases(self, domains: list[str]) -> Iterator[str]:
-        # guess: one address per alias name, however many destinations it has; the domain's public
+        # guess G-my-lists: one address per alias name, however many destinations it has; the domain's public
         # aliases after its own (the user may read both)
         state = self.state
         for domain in domains:

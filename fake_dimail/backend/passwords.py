@@ -36,17 +36,17 @@ class Passwords(Mailboxes):
         if body.restore_password:
             if row.saved_hash is None:
                 raise errors.not_found(errors.NO_SAVED_PASSWORD)
-            # Only a hash was kept: the clear password cannot be shown (guess: "").
+            # Only a hash was kept: the clear password cannot be shown (guess G-force-password: "").
             self._set_hashes(row, row.saved_hash, None)
             return models.NewMailbox(email=row.email, password="")
-        password = body.password if body.password is not None else new_password()  # guess: null generates
+        password = body.password if body.password is not None else new_password()  # guess G-force-password: null generates
         self._set_hashes(row, hash_password(password), row.password_hash if body.save_password else row.saved_hash)
         return models.NewMailbox(email=row.email, password=password)
 
     @atomic
     def check_password(self, caller: Caller, domain_name: str, local: str, password: str) -> bool:
         row = self._dovecot_row(caller, domain_name, local)
-        # guess: the document is silent; an app password opens the mailbox too, so it checks as true.
+        # guess G-check-password-app: the document is silent; an app password opens the mailbox too, so it checks as true.
         apps = self.state.app_passwords.rows_by("mailbox", (domain_name, local))
         return any(verify_password(password, stored) for stored in [row.password_hash, *(a.password_hash for a in apps)])
 

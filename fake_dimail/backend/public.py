@@ -12,7 +12,7 @@ from .base import Base, atomic, hash_password
 class Public(Base):
     @atomic
     def public_domain(self, name: str) -> dict[str, Any]:
-        # The document declares no schema for the 200; guess: the name, as CONTRACT.md §4.18 suggests.
+        # The document declares no schema for the 200; guess G-public-domain: the name, as CONTRACT.md §4.18 suggests.
         self._domain(name)
         return {"name": name}
 

@@ -26,7 +26,8 @@ def _random_local() -> str:
 
 
 def accepts(domain: DomainRecord, destination: str) -> bool:
-    """guess: each rule is a shell pattern (`*.gouv.fr`) on the destination's domain; no rule accepts all."""
+    """guess G-public-alias-rules: each rule is a shell pattern (`*.gouv.fr`) on the destination's domain;
+    no rule accepts all."""
     if not domain.public_alias:
         return False
     host = destination.rpartition("@")[2]
@@ -39,6 +40,7 @@ class PublicAliases(Base):
         return models.PubAlias.model_construct(alias=f"{alias.local}@{alias.domain}", description=alias.description)
 
     def _require_destination_rights(self, caller: Caller, destination: str) -> None:
+        # guess G-public-alias-rights: the destination's domain decides, for all five operations.
         self._require_allowed(caller, destination.rpartition("@")[2] if "@" in destination else "")
 
     @atomic
@@ -47,8 +49,8 @@ class PublicAliases(Base):
         domain = self._domain(body.domain)
         if not accepts(domain, body.destination):
             raise errors.forbidden(errors.PUBLIC_ALIAS_FORBIDDEN)
-        # guess: the destination is not looked up (CONTRACT.md §4.15 lists only the 403s); a mailbox's
-        # deletion still takes the public aliases to it.
+        # guess G-public-alias-destination: the destination is not looked up (CONTRACT.md §4.15 lists only the
+        # 403s); a mailbox's deletion still takes the public aliases to it.
         local = _random_local()
         while self.state.address_taken(domain.name, local):
             local = _random_local()

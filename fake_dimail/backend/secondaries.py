@@ -47,11 +47,11 @@ class Secondaries(Passwords):
     ) -> models.Secondary:
         master = self._dovecot_row(caller, domain_name, local)
         secondary_local, _, secondary_domain = email.rpartition("@")
-        # guess: giving access to a mailbox needs the rights on its domain too (403 before its 404s).
+        # guess G-secondary-rights: giving access to a mailbox needs the rights on its domain too (403 before its 404s).
         secondary: MailboxRecord = self._dovecot_row(caller, secondary_domain, secondary_local)
         if secondary is master:
             raise errors.unprocessable(errors.OWN_SECONDARY)
-        # guess: linking again is no conflict (none is declared): the link stays, with the new displayName.
+        # guess G-secondary-again: linking again is no conflict (none is declared): the link stays, with the new displayName.
         link = SecondaryRecord(master.domain, master.local, secondary.domain, secondary.local, body.displayName)
         self.state.secondaries[(link.domain, link.local, link.secondary_domain, link.secondary_local)] = link
         return self._secondary_view(link)

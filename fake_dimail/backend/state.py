@@ -200,7 +200,8 @@ class State:
         self.mailbox_moves.pop(mailbox, None)
 
     def address_taken(self, domain: str, local: str) -> bool:
-        """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias."""
+        """Something already receives mail for `local@domain`: a mailbox, an alias, a forward, a public alias
+        (kept apart from the domain's aliases: guess G-public-aliases-apart)."""
         return (
             (domain, local) in self.mailboxes
             or self.aliases.count_by("name", (domain, local)) > 0

@@ -30,7 +30,7 @@ from .state import DEFAULT_STORE
 
 # The domain /spec's CNAMEs point into (fake_dimail.checks).
 TECH_DOMAIN = "ox.numerique.gouv.fr"
-# guess: the version dimail answers, marked as the fake's so no one mistakes it for a real server.
+# guess G-version: the version dimail answers, marked as the fake's so no one mistakes it for a real server.
 VERSION = f"v0.8.2+fake-dimail.{__version__}"
 CHANGELOG = [f"fake-dimail {__version__}: a fake of dimail, answering as dimail v0.8.2 does"]
 
@@ -51,11 +51,12 @@ class System(Base):
     @atomic
     def tech_domain(self, caller: Caller) -> models.TechDomain:
         self._require_admin(caller)
-        return models.TechDomain(tech_name=TECH_DOMAIN, host_name=TECH_DOMAIN)  # guess: no source shows host_name
+        # guess G-tech-domain: no source shows host_name
+        return models.TechDomain(tech_name=TECH_DOMAIN, host_name=TECH_DOMAIN)
 
     # --- rate-limit profiles -------------------------------------------------
     # Mailboxes name a profile in `rate_limit`; the name is not checked and deleting a profile
-    # leaves them naming it (guess: the document declares no 409 on deletion, no 404 on mailboxes).
+    # leaves them naming it (guess G-mailbox-rate-limit: the document declares no 409 on deletion, no 404 on mailboxes).
 
     @staticmethod
     def _rate_limit_view(row: RateLimitRecord) -> models.RateLimit:
@@ -105,7 +106,7 @@ class System(Base):
         del self.state.rate_limits[name]
 
     # --- IMAP stores and mailboxes, as the platform sees them ------------------
-    # guess: a store is known while a mailbox names it (or it is the platform's default store);
+    # guess G-stores: a store is known while a mailbox names it (or it is the platform's default store);
     # the fake has no disks, so space and inodes are unknown (null used, 0 totals).
 
     def _store_view(self, name: str) -> models.StoreInfo:
@@ -133,7 +134,7 @@ class System(Base):
         return self._store_view(name)
 
     def _mailbox_info(self, row: MailboxRecord) -> models.MailboxInfo:
-        # guess: a mailbox still to move is served from the other platform (a proxy), its data not here yet.
+        # guess G-mailbox-info: a mailbox still to move is served from the other platform (a proxy), its data not here yet.
         pending = (row.domain, row.local) in self.state.mailbox_moves
         move = self.state.moves.get(row.domain)
         return models.MailboxInfo(
@@ -166,7 +167,7 @@ class System(Base):
 
     @atomic
     def list_mailqueue(self, caller: Caller, domain: str, local: str) -> list[str]:
-        # guess: mail may wait for any address of a known domain (an alias, a mailbox still to create).
+        # guess G-mailqueue: mail may wait for any address of a known domain (an alias, a mailbox still to create).
         self._require_admin(caller)
         self._domain(domain)
         return self.state.mailqueue.keys_by("address", (domain, local))
@@ -175,7 +176,7 @@ class System(Base):
     def disconnect(self, caller: Caller, domain: str, local: str) -> dict[str, str]:
         self._require_admin(caller)
         self._dovecot(domain, local)
-        return {}
+        return {}  # guess G-empty-answers: the document's schema is empty
 
     # --- moving domains and mailboxes between platforms -----------------------
 
@@ -222,7 +223,7 @@ class System(Base):
                 "imap_active": moving.imap_active or moving.active or "yes",
                 "smtp_active": moving.smtp_active or moving.active or "yes",
             }
-            # The hash is kept as the other platform gave it (guess: both hash alike).
+            # The hash is kept as the other platform gave it (guess G-moves: both hash alike).
             if (name, local) in self.state.mailboxes:
                 self.state.mailboxes.modify((name, local), password_hash=moving.password,
                                             rate_limit=moving.rate_limit, **flags)
@@ -249,7 +250,7 @@ class System(Base):
         if domain not in self.state.moves:
             raise errors.ApiError(424, errors.DOMAIN_NOT_MOVING)
         self._dovecot(domain, local)
-        # guess: moving a mailbox already here is a no-op, not a failure.
+        # guess G-moves: moving a mailbox already here is a no-op, not a failure.
         self.state.mailbox_moves.pop((domain, local), None)
         move = self.state.moves[domain]
         if move.moving_from is not None and not self.state.mailbox_moves.count_by("domain", domain):
@@ -271,14 +272,15 @@ class System(Base):
 
     @atomic
     def create_database(self, caller: Caller, db_name: str, schema_name: str) -> models.SchemaName:
-        # guess: creating it again re-points it (no 409 declared).
+        # guess G-moves: creating it again re-points it (no 409 declared).
         self._require_admin(caller)
         self.state.databases[db_name] = DatabaseRecord(db_name, schema_name)
         return models.SchemaName(name=schema_name)
 
     @atomic
     def check_contexts(self, caller: Caller, body: models.CheckContexts) -> models.CheckedContexts:
-        """Whether each OX context of another platform could come here (guess: compared by id, name, domains)."""
+        """Whether each OX context of another platform could come here (guess G-check-contexts: compared by id,
+        name, domains)."""
         self._require_admin(caller)
         checked = [self._checked_context(c) for c in body.contexts]
         schemas: dict[str, str] = {}

@@ -99,7 +99,7 @@ class Users(Base):
 
     @atomic
     def get_user_by_identity(self, caller: Caller, identity: str) -> models.User:
-        # guess: an explicit identity wins, then People's convention (name = ProConnect sub).
+        # guess G-user-by-identity: an explicit identity wins, then People's convention (name = ProConnect sub).
         users = self.state.users
         holders = users.keys_by("identity", identity)
         user = users[users.in_order(holders)[0]] if holders else users.get(identity)

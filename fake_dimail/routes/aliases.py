@@ -19,6 +19,7 @@ async def get_aliases(
     return backend.list_aliases(caller, domain_name, user_name, destination)
 
 
+# guess G-alias-201: v0.8.2 declares 201, People requires it (2024 answered 200).
 @router.post("/domains/{domain_name}/aliases/", status_code=201, response_model=models.Alias,
              responses=declared(401, 404, 403, 410))
 async def post_alias(domain_name: str, body: models.CreateAlias, caller: TokenCaller, backend: BackendDep) -> models.Alias:

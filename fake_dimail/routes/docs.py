@@ -2,7 +2,7 @@
 
 FastAPI's own pages load their scripts from a CDN; these load the same
 Swagger UI 5 and ReDoc 2 bundles from the fastapi-offline package, served
-here under /docs/assets/.
+here under /docs/assets/ (guess G-docs-offline).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from ..strict_json import DimailRoute
 from ._common import BackendDep, BasicCaller, declared
 
 router = APIRouter(tags=["admin"], route_class=DimailRoute)
-# guess: dimail shows its whole log file; the fake its journal's last lines, so an answer stays small.
+# guess G-server-logs: dimail shows its whole log file; the fake its journal's last lines, so an answer stays small.
 MAX_LINES = 1000
 
 
