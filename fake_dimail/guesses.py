@@ -469,6 +469,9 @@ GUESSES: tuple[Guess, ...] = (
     Guess("G-fault-body", "an injected HTTP fault's body", "the status's reason phrase as text; a 500 is uvicorn's",
           "a proxy's terse answer; dimail's own crashes are uvicorn's plain `Internal Server Error`",
           "Nothing to observe on dimail: injected faults are the fake's own."),
+    Guess("G-people-disabled", "a domain seeded as People's `disabled`", "valid in dimail (`ok`)",
+          "People disables a domain on its own side; nothing in People's client tells dimail",
+          "A People domain disabled by an admin, and dimail's answer to its `/check` afterwards."),
 )
 
 BY_ID = {guess.id: guess for guess in GUESSES}

@@ -85,7 +85,7 @@ def people_target(people_status: str, failing: Iterable[str] | None,
                   fixable: bool | None) -> tuple[str, list[str], bool]:
     """The dimail (status, failing, fixable) that People's status logic turns into `people_status`.
 
-    enabled, disabled: `ok` (guess for disabled: People alone disables a domain, dimail's stays valid);
+    enabled, disabled: `ok` (guess G-people-disabled: People alone disables a domain, dimail's stays valid);
     pending: `new` (never checked); action_required: `broken` with an external check failing (default:
     nothing published, so `domain_exist`); failed: `broken` with internal checks People's `/fix/` cannot
     repair (default: `cert`).
