@@ -20,13 +20,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(*args: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Run `fake-dimail serve` in a child process and wait until it answers."""
+def start_server(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Run `fake-dimail serve` in a child process (in `cwd`, if given) and wait until it answers."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "fake_dimail", "serve", "--port", str(port), "--quiet", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
@@ -65,3 +66,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             if name == "openapi_coverage":
                 terminalreporter.write_line(f"OpenAPI coverage: {value}")
                 return
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-examples", action="store_true",
+                     help="tests/test_doc_examples.py: write each console example's real output into its page "
+                          "where it differs (then review the diff)")
