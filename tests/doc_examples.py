@@ -56,6 +56,9 @@ NORMALISE: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
     # Durations: request logs (`80.9ms`, `115 ms`), pytest's `in 2.92s (0:00:02)`.
     (r"\b\d+(?:\.\d+)?\s?(?:ms|µs|s)\b", "<duration>"),
     (r"\(\d+:\d\d:\d\d\)", "(<duration>)"),
+    # The same in JSON: the journal's `time` (epoch seconds) and `duration_ms`.
+    (r'("time": ?)\d+(?:\.\d+)?', r"\1<time>"),
+    (r'("duration_ms": ?)\d+(?:\.\d+)?', r"\1<duration>"),
     # Ports: the page says 8001, the run uses a free one.
     (r"\b(127\.0\.0\.1|localhost|0\.0\.0\.0|\[::1\]):\d+", r"\1:<port>"),
     (r"--port \d+", "--port <port>"),
@@ -244,7 +247,7 @@ class PageRun:
                if not k.startswith(("PYTEST_", "DIMAIL_", "MAIL_PROVISIONING_", "COV_", "FORCE_COLOR"))
                and k not in ("COLUMNS", "LINES", "CLICOLOR_FORCE")}
         env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-                   COLUMNS="100", NO_COLOR="1", PY_COLORS="0", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
+                   COLUMNS="80", NO_COLOR="1", PY_COLORS="0", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
                    PYTEST_ADDOPTS="-p no:cacheprovider", LC_ALL="C.UTF-8")
         if self.server is not None:
             env.update(DIMAIL_URL=self.server.url, DIMAIL_PORT=self.server.url.rsplit(":", 1)[1])
@@ -294,11 +297,16 @@ class PageRun:
 
     def run_command(self, block: Block, command: Command, cwd: Path) -> None:
         expected = normalise("\n".join(command.output))
+        env = self.env()
+        if cwd == ROOT:  # `make run` there listens on PORT: a free one, not the developer's 8001
+            from tests.conftest import _free_port
+
+            env["PORT"] = str(_free_port())
         if block.option("interrupt") is not None:
-            output = run_interrupted(command.text, cwd, self.env(), None if self.update else expected)
+            output = run_interrupted(command.text, cwd, env, None if self.update else expected)
         else:
             try:
-                output = subprocess.run(["bash", "-c", command.text], cwd=cwd, env=self.env(), stdin=subprocess.DEVNULL,
+                output = subprocess.run(["bash", "-c", command.text], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300,
                                         text=True, errors="replace").stdout
             except subprocess.TimeoutExpired as exc:
@@ -307,7 +315,9 @@ class PageRun:
         actual = normalise(output)
         if matches(expected, actual):
             return
-        if self.update:
+        if self.update:  # the page shows the ports a reader uses: 8001 for the fake
+            for port in {env.get("DIMAIL_PORT"), env.get("PORT")} - {None}:
+                output = re.sub(rf"\b(127\.0\.0\.1|localhost):{port}\b", r"\1:8001", output)
             self.updates.append((command.output_span, output.rstrip("\n").splitlines()))
             return
         diff = "\n".join(difflib_lines(expected, actual))
