@@ -14,7 +14,8 @@ a later block may rely on what an earlier one did). How a page is written (docs/
 - HTML comments right above a block (blank lines allowed between them) steer it:
   `<!-- needs: fake-dimail serve ARGS at $DIMAIL_URL -->`: a standalone fake started with ARGS
   (in the page's directory, on a free port; `$DIMAIL_URL` and `$DIMAIL_PORT` say where). The
-  next block with the same line reuses it; a different line stops it and starts its own;
+  next block with the same line reuses it; a different line stops it and starts its own
+  (`$FREE_PORT` is a port nothing listens on, for a command that needs one);
   `<!-- example: interrupt -->`: each command is a server, interrupted (SIGINT) once it has
   printed the output shown; `<!-- example: excerpt of PATH -->`: the block is an excerpt of the
   repository's file PATH (its lines, `...` aside, are found there in order), whatever its
@@ -251,6 +252,9 @@ class PageRun:
                    PYTEST_ADDOPTS="-p no:cacheprovider", LC_ALL="C.UTF-8")
         if self.server is not None:
             env.update(DIMAIL_URL=self.server.url, DIMAIL_PORT=self.server.url.rsplit(":", 1)[1])
+        from tests.conftest import _free_port
+
+        env["FREE_PORT"] = str(_free_port())  # for a command that must not collide with another run's
         return env
 
     def run(self) -> None:
@@ -260,8 +264,8 @@ class PageRun:
         finally:
             if self.server is not None:
                 self.server.stop()
-        if self.updates:
-            self.write_updates()
+            if self.updates:  # what ran before a failure is written too
+                self.write_updates()
 
     def run_block(self, block: Block) -> None:
         excerpt = block.option("excerpt of")
@@ -423,7 +427,7 @@ def check_excerpt(block: Block, source: Path) -> None:
     position = 0
     for line in block.body:
         wanted = line.rstrip()
-        if wanted in (ELLIPSIS, "# ...", "") :
+        if wanted.strip() in (ELLIPSIS, "# ...", ""):
             continue
         try:
             position = lines.index(wanted, position) + 1
