@@ -322,7 +322,7 @@ class PageRun:
         if self.update:  # the page shows the ports a reader uses: 8001 for the fake
             for port in {env.get("DIMAIL_PORT"), env.get("PORT")} - {None}:
                 output = re.sub(rf"\b(127\.0\.0\.1|localhost):{port}\b", r"\1:8001", output)
-                output = re.sub(rf"\bport {port} on\b", "port 8001 on", output)
+                output = re.sub(rf"\bport {port} on\b|--port {port}\b", lambda m: m[0].replace(port, "8001"), output)
             self.updates.append((command.output_span, output.rstrip("\n").splitlines()))
             return
         diff = "\n".join(difflib_lines(expected, actual))
