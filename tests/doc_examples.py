@@ -246,7 +246,7 @@ class PageRun:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTEST_", "DIMAIL_", "MAIL_PROVISIONING_", "COV_", "FORCE_COLOR"))
-               and k not in ("COLUMNS", "LINES", "CLICOLOR_FORCE")}
+               and k not in ("COLUMNS", "LINES", "CLICOLOR_FORCE", "MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
         env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
                    COLUMNS="80", NO_COLOR="1", PY_COLORS="0", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
                    PYTEST_ADDOPTS="-p no:cacheprovider", LC_ALL="C.UTF-8")
@@ -387,7 +387,7 @@ class _Checker(doctest.OutputChecker):
 
 
 def run_interrupted(command: str, cwd: Path, env: dict[str, str], expected: list[str] | None) -> str:
-    """Run a server command until it has printed what the page shows (or, when writing, until it is quiet)."""
+    """Run a server command until it has printed what the page shows (or, when writing, until it is quiet 5 s)."""
     process = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     assert process.stdout is not None
@@ -407,7 +407,7 @@ def run_interrupted(command: str, cwd: Path, env: dict[str, str], expected: list
             text = b"".join(chunks).decode(errors="replace")
             if expected is not None and len(normalise(text)) >= wanted and matches(expected, normalise(text)):
                 break
-            if expected is None and chunks and time.monotonic() - quiet_since > 2:
+            if expected is None and chunks and time.monotonic() - quiet_since > 5:
                 break
     finally:
         if process.poll() is None:
