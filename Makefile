@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with only Python:
 #   make run   - serve the fake on http://127.0.0.1:8001, seeded like People's dev setup, new domains publish their DNS
-#   make test  - install with the test extras and run every test
+#   make test  - install with the contract suite and the repository's tooling, run every test (docs included)
+#   make docs  - build the documentation site into site/ (offline, strict); make docs-serve serves it on :8000
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ PORT ?= 8001
 # `make run STATE=dev.db` keeps the state in that file across restarts (`--state`); default: memory only.
 STATE ?=
 
-.PHONY: run test bench install install-test clean
+.PHONY: run test bench docs docs-serve install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[contracts]' --group dev
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -32,6 +33,14 @@ run: install
 
 test: install-test
 	$(BIN)/python -m pytest -q -n auto
+
+# The documentation site: strict (a broken link, anchor or missing page fails), offline (no CDN, no fonts
+# fetched). tests/test_doc_site.py runs the same build inside `make test`.
+docs: install-test
+	$(BIN)/properdocs build --strict --quiet -f mkdocs.yml
+
+docs-serve: install-test
+	$(BIN)/properdocs serve --strict -f mkdocs.yml
 
 bench: install-test
 	rm -f reports/bench-goals.jsonl
@@ -44,4 +53,4 @@ bench: install-test
 	$(BIN)/python benchmarks/goals.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info

@@ -9,6 +9,8 @@ these options to anyone's `pytest --help`, and changes nothing else.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -44,8 +46,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="report a failing sequence of People events as found, without shrinking it (faster)")
 
 
+# What `pytest --pyargs contracts` needs beyond the base install, brought by the `contracts` extra.
+EXTRA_MODULES = ("hypothesis", "schemathesis")
+INSTALL_EXTRA = "pip install 'fake-dimail[contracts]'"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Check the options' values, if given: one line and pytest's usage status (4) for a mistake."""
+    missing = [name for name in EXTRA_MODULES if importlib.util.find_spec(name) is None]
+    if missing and runs_the_suite(config):
+        raise pytest.UsageError(f"the contract suite needs {' and '.join(missing)}, which the base install of "
+                                f"fake-dimail leaves out: {INSTALL_EXTRA} (or from a checkout: "
+                                "pip install './fake-dimail[contracts]')")
     url = config.getoption("--dimail-url")
     if url and config.getoption("--dimail-app"):
         raise pytest.UsageError("--dimail-url and --dimail-app are exclusive: give one")
@@ -61,6 +73,19 @@ def pytest_configure(config: pytest.Config) -> None:
                 credentials(value, option)
             except TargetError as exc:
                 raise pytest.UsageError(str(exc)) from exc
+
+
+def runs_the_suite(config: pytest.Config) -> bool:
+    """Whether this run collects the contract suite: `--pyargs contracts[...]` or a path inside the package."""
+    package = Path(__file__).resolve().parent
+    for arg in config.args:
+        target = arg.split("::", 1)[0]
+        if config.option.pyargs and target.split(".", 1)[0] == package.name:
+            return True
+        path = Path(config.invocation_params.dir, target).resolve()
+        if path == package or package in path.parents:
+            return True
+    return False
 
 
 def _check_url(url: str, allow_remote: bool) -> None:

@@ -14,7 +14,9 @@ kept for its thread (no thread hop); a caller already inside a running loop
 from __future__ import annotations
 
 import asyncio
+import atexit
 import threading
+import weakref
 from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -114,6 +116,19 @@ class _LoopThread:
 _shared: _LoopThread | None = None
 _shared_lock = threading.Lock()
 _local = threading.local()
+_thread_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_loops() -> None:
+    """Close the loops this module opened: one left open is reported (ResourceWarning) as the interpreter
+    exits, which a test run under `-W error` prints after its summary."""
+    if _shared is not None and _shared.loop.is_running():
+        _shared.loop.call_soon_threadsafe(_shared.loop.stop)
+        _shared.thread.join(timeout=1)
+    for loop in [*_thread_loops, *([_shared.loop] if _shared is not None else [])]:
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
 
 
 def _background_loop() -> asyncio.AbstractEventLoop:
@@ -132,6 +147,7 @@ def exchange(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, byt
         loop = getattr(_local, "loop", None)
         if loop is None or loop.is_closed():
             loop = _local.loop = asyncio.new_event_loop()
+            _thread_loops.add(loop)
         return loop.run_until_complete(exchange_async(app, method, url, headers, body))
     # Inside a running loop this thread cannot block on another coroutine of its own.
     future = asyncio.run_coroutine_threadsafe(exchange_async(app, method, url, headers, body), _background_loop())

@@ -2,7 +2,7 @@
 
 Each event method sends the calls People sends (dimail's PEOPLE.md
 §3–§7: same paths, slashes, bodies and credentials) and declares them in its
-`steps`, from which the README's permission-sequence table is generated and
+`steps`, from which the documentation's permission-sequence table is generated and
 against which the tests compare the journal.
 
 Where People is not idempotent, the provisioner is: a 409 on a create means
@@ -64,7 +64,7 @@ TOKEN = Step("T", "GET", "/token/", "Basic", "200")
 
 
 def steps(*declared: Step | Also) -> Callable[[F], F]:
-    """Declare the calls an event makes, in order (the README table is generated from these)."""
+    """Declare the calls an event makes, in order (the documentation's table is generated from these)."""
 
     def mark(method: F) -> F:
         method.steps = declared  # type: ignore[attr-defined]
@@ -111,7 +111,7 @@ class Provisioner:
         extra = {"sleep": sleep} if sleep is not None else {}
         self.client = DimailClient(url, Credentials(user, password), transport=transport, timeout=timeout,
                                    cache_token=cache_token, retries=retries, on_retry=on_retry, **extra)
-        # People never revokes an allow; the provisioner does unless told not to (README).
+        # People never revokes an allow; the provisioner does unless told not to (docs/howto/provisioner.md).
         self.revoke_allows = revoke_allows
         self.statuses: dict[str, str] = {}  # People's view of each domain seen
         self.pending: dict[str, list[PendingMailbox]] = {}

@@ -20,16 +20,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(*args: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Run `fake-dimail serve` in a child process and wait until it answers."""
+def start_server(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Run `fake-dimail serve` in a child process (in `cwd`, if given) and wait until it answers."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "fake_dimail", "serve", "--port", str(port), "--quiet", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a busy machine starts it slowly; a quiet one in under a second
     while time.monotonic() < deadline:
         try:
             httpx.get(url + "/openapi.json", timeout=1)
@@ -39,7 +40,7 @@ def start_server(*args: str) -> tuple[subprocess.Popen[bytes], str]:
                 raise RuntimeError(process.stderr.read().decode() if process.stderr else "server died")
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("fake-dimail did not start within 20 s")
+    raise RuntimeError("fake-dimail did not start within 60 s")
 
 
 def served(*args: str) -> Iterator[str]:
@@ -65,3 +66,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             if name == "openapi_coverage":
                 terminalreporter.write_line(f"OpenAPI coverage: {value}")
                 return
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-examples", action="store_true",
+                     help="tests/test_doc_examples.py: write each console example's real output into its page "
+                          "where it differs (then review the diff)")

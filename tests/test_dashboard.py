@@ -85,7 +85,7 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("Playwright is not installed: pip install -e '.[test]'")
+        pytest.skip("Playwright is not installed: make install-test (pip install -e '.[contracts]' --group dev)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
