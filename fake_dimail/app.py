@@ -123,9 +123,13 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _server_crash(request: Request, exc: Exception) -> PlainTextResponse:
-    # Kept as dimail keeps a crash log file, for `GET /logs/crashes`.
-    request.app.state.backend.record_crash(request.method, target(request.scope), request.scope.get("dimail.user"),
-                                           str(exc))
+    # Kept as dimail keeps a crash log file, for `GET /logs/crashes`; unless `--state` cannot be written (said
+    # in the log), as a crash whose log file is on a full disk goes unrecorded.
+    try:
+        request.app.state.backend.record_crash(request.method, target(request.scope),
+                                               request.scope.get("dimail.user"), str(exc))
+    except ApiError:
+        pass
     # What uvicorn sends for an unhandled exception, keep-alive dropped included.
     return PlainTextResponse(errors.INTERNAL_SERVER_ERROR, status_code=500, headers={"connection": "close"})
 

@@ -12,7 +12,7 @@ import sys
 from urllib.parse import urlsplit
 
 from . import __version__
-from .backend.persistence import StateFileError
+from .backend.persistence import StateFileError, StateWriteError
 from .config import DEFAULT_JWT_SECRET, Settings
 from .fake import FakeDimail
 from .faults import uvicorn_abort
@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         fake = FakeDimail(settings=settings, seed=args.seed)
     except StateFileError as error:
         raise SystemExit(f"fake-dimail: error: --state {error}") from None
+    except StateWriteError as error:  # the seed, on a disk that took the new file and then filled up
+        raise SystemExit(f"fake-dimail: error: --state {args.state}: {error.detail}") from None
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
     if args.state:  # the file's users, not the seed's
         names = list(fake.backend.users)

@@ -193,6 +193,15 @@ WRONG_CONTROL_TOKEN = "Wrong control token: give the --control-token the server 
 
 def state_problem(where: str, problem: str) -> str:
     return f"Inconsistent state document: {where}: {problem}"
+
+
+def state_not_written(reason: str, undone: bool = True) -> str:
+    """507 Insufficient Storage: the `--state` file refused a call's write (a full disk, say)."""
+    if undone:
+        return (f"fake-dimail could not write its state file ({reason}): nothing was changed; "
+                "free some space and send the request again")
+    return (f"fake-dimail could not write its state file ({reason}), nor read it back: the change is kept in "
+            "memory and written once the file can be; check the file and its disk")
 # --- forwards and public aliases (CONTRACT.md §4.12, §4.15) ------------------------
 FORWARD_EXISTS = "Forward already exists"  # guess
 FORWARD_NOT_FOUND = "Forward not found"  # guess
