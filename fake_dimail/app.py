@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__, errors
 from .backend import Backend
+from .bodies import BodyGuard
 from .config import Settings
 from .errors import ApiError, ServerCrash
 from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
@@ -160,6 +161,7 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
         app.router.routes.extend(router.routes)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ServerCrash, _server_crash)
+    app.add_middleware(BodyGuard, settings=settings)  # innermost: it may serve the request on another loop
     app.add_middleware(
         DimailCORS,
         allow_origins=["*"],

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from . import __version__
 from .backend.persistence import StateFileError, StateWriteError
-from .config import DEFAULT_JWT_SECRET, Settings
+from .config import DEFAULT_JWT_SECRET, DEFAULT_MAX_BODY, Settings, short_secret
 from .fake import FakeDimail
 from .faults import uvicorn_abort
 from .seeds import SEEDS
@@ -41,6 +41,25 @@ def _token(value: str) -> str:
     if not value.strip():  # an unset $TOKEN: authentication would be silently off
         raise argparse.ArgumentTypeError("the control token must not be empty")
     return value
+
+
+def _secret(value: str) -> str:
+    problem = short_secret(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+
+def _size(value: str) -> int:
+    number, unit = value[:-1], value[-1:].upper()
+    if unit not in _UNITS or unit == "":
+        number, unit = value, ""
+    if not (number.isdigit() and int(number) > 0):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a size in bytes (for instance 16M, 512K or 1000000)")
+    return int(number) * _UNITS[unit]
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -79,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="API users to start with; people-dev = admin/admin and la_regie/password "
         "(default: %(default)s, an empty dimail in bootstrap mode)",
     )
-    serve.add_argument("--jwt-secret", default=DEFAULT_JWT_SECRET, help="HS256 secret of the tokens (default: People's dev one)")
+    serve.add_argument("--jwt-secret", type=_secret, default=DEFAULT_JWT_SECRET,
+                       help="HS256 secret of the tokens, at least 32 bytes (default: the fake's own; clients never "
+                       "read it)")
     serve.add_argument("--bearer-401", action="store_true",
                        help="answer a missing/non-Bearer Authorization with 401, as FastAPI >= 0.122 does")
     serve.add_argument("--crash-on-odd-tokens", action="store_true",
@@ -96,9 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--control-token", metavar="TOKEN", type=_token,
                        help="make /_fake/ require 'Authorization: Bearer TOKEN' (or the dashboard's login cookie); "
                        "default: no authentication, fine on 127.0.0.1")
+    serve.add_argument("--allowed-host", metavar="NAME", action="append", default=[],
+                       help="without --control-token, /_fake/ answers only requests addressed (Host) to localhost, "
+                       "a loopback address or --host: also to NAME (repeatable), e.g. the compose service name")
     serve.add_argument("--state", metavar="FILE",
                        help="keep the state in this SQLite file across restarts: loaded at start (it then wins "
                        "over --seed), created if missing, every acknowledged write in it before the answer")
+    serve.add_argument("--max-body", metavar="SIZE", type=_size, default=DEFAULT_MAX_BODY,
+                       help="answer 413 to a request body beyond SIZE bytes (K, M, G: binary multiples; "
+                       "default: 16M; dimail itself sets no limit)")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     return parser
 
@@ -139,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         request_log_level=logging.INFO,
         control_token=args.control_token,
         state_file=args.state,
+        max_body=args.max_body,
+        allowed_hosts=(args.host, *args.allowed_host),
     )
     try:
         fake = FakeDimail(settings=settings, seed=args.seed)

@@ -5,9 +5,23 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-# People's dev stack runs dimail with this JWT secret.
-DEFAULT_JWT_SECRET = "fake_jwt_secret"
+# The tokens' HS256 secret. Clients never read it (People takes the token as an opaque string), so
+# it is the fake's own, long enough for HS256: with a shorter one (People's dev stack gives dimail
+# `fake_jwt_secret`, 15 bytes) PyJWT warns at every token, in the user's test run.
+DEFAULT_JWT_SECRET = "fake-dimail-development-jwt-secret"
+MIN_JWT_SECRET_BYTES = 32  # HS256's hash size (RFC 7518 §3.2), below which PyJWT warns
+
+
+def short_secret(secret: str) -> str | None:
+    """Why `secret` cannot sign the tokens (one line), or None."""
+    size = len(secret.encode())
+    if size >= MIN_JWT_SECRET_BYTES:
+        return None
+    return (f"the JWT secret is {size} bytes long, where HS256 needs at least {MIN_JWT_SECRET_BYTES} (RFC 7518 "
+            "§3.2; PyJWT warns of a shorter one at every token): give a longer one")
 TOKEN_LIFETIME_SECONDS = 47 * 60  # what the real server issues
+# The largest request body taken (`--max-body`), beyond it 413: dimail sets no limit, People sends a few KB.
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,3 +51,13 @@ class Settings:
     # Keep the state in this SQLite file across restarts (`--state`): loaded at start (then no seeding),
     # every acknowledged write in it before the answer is sent. None: the state lives in memory only.
     state_file: str | None = None
+    # Without a control token, the host names `/_fake/` answers for besides localhost and loopback addresses
+    # (`--host`, `--allowed-host`; guard.py); None (in-process: no socket, nothing to rebind): no Host check.
+    allowed_hosts: tuple[str, ...] | None = None
+    # Bodies beyond this many bytes are answered 413 (bodies.py).
+    max_body: int = DEFAULT_MAX_BODY
+
+    def __post_init__(self) -> None:
+        problem = short_secret(self.jwt_secret)
+        if problem:
+            raise ValueError(problem)

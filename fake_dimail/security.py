@@ -11,7 +11,6 @@ import binascii
 import functools
 import threading
 import time
-import warnings
 from base64 import b64decode
 from collections import OrderedDict
 from types import ModuleType
@@ -32,8 +31,7 @@ def _jwt() -> ModuleType:
     # PyJWT loads `cryptography` (~50 ms) though HS256 needs none of it: paid at the first token, not at start-up.
     import jwt
 
-    # People's dev secret is short; dimail accepts it, so must the fake, quietly.
-    warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)
+    # No warning to silence: `Settings` takes no secret short enough for PyJWT to warn (config.py).
     return jwt
 
 
