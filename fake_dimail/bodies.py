@@ -15,9 +15,9 @@ client still sending it reads the 413 instead of a connection reset.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import errors
@@ -67,7 +67,7 @@ class BodyGuard:
             if size <= self.limit:
                 chunks.append(chunk)
         if size > self.limit:
-            await _too_large(send, size, self.limit)
+            await _too_large(size, self.limit)(scope, receive, send)
             return
         body = b"".join(chunks)
         given = False
@@ -101,8 +101,5 @@ class BodyGuard:
                                                                    _worker.get()))
 
 
-async def _too_large(send: Send, size: int, limit: int) -> None:
-    body = json.dumps({"detail": errors.body_too_large(size, limit)}).encode()
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+def _too_large(size: int, limit: int) -> JSONResponse:
+    return JSONResponse({"detail": errors.body_too_large(size, limit)}, status_code=413)
