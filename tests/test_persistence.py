@@ -421,6 +421,7 @@ def test_a_write_the_full_disk_refuses_is_undone_and_its_retry_succeeds(small_di
     fake.add_domain("example.fr", allowed=["la_regie"], context_name="example.fr")
     fake.add_mailbox("example.fr", "marie", given_name="Marie", sur_name="Curie")
     fake.add_alias("example.fr", "contact", "marie@example.fr")
+    fake.publish("example.fr")
     api = fake.client(headers={"Authorization": f"Bearer {fake.token('la_regie')}"})
     regie = fake.client(auth=("la_regie", "password"))
     mailbox = {"givenName": "Jean", "surName": "Dupont", "displayName": "Jean " + "D" * 20_000}
@@ -451,6 +452,7 @@ def test_a_write_the_full_disk_refuses_is_undone_and_its_retry_succeeds(small_di
     assert created.status_code == 201 and created.json()["email"] == "jean@example.fr"
     renamed = api.patch("/domains/example.fr/mailboxes/marie", json={"givenName": "Maria"})  # the OX users
     assert renamed.status_code == 200  # are watched again after the undo: this change reaches the file
+    fake.set_dns("example.fr", [{"target": "", "type": "mx", "value": "mx.elsewhere.net."}])  # the zones too
     state = fake.state()
     assert [m["local"] for m in state["mailboxes"]] == ["marie", "jean"]
     assert json.dumps(in_file(fake) | {"zones": state["zones"]}) == json.dumps(state)

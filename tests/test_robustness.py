@@ -17,7 +17,7 @@ import pytest
 
 from fake_dimail import FakeDimail, Settings, strict_json
 from fake_dimail.bodies import OFFLOAD_ABOVE
-from fake_dimail.cli import main
+from fake_dimail.cli import _size, main
 from fake_dimail.config import DEFAULT_JWT_SECRET
 from tests.conftest import served
 from tests.test_pytest_plugin import run_pytest
@@ -281,3 +281,18 @@ def test_a_short_secret_is_refused_in_one_line(capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "Traceback" not in err
     assert err.splitlines()[-1] == f"fake-dimail serve: error: argument --jwt-secret: {problem}"
+
+
+@pytest.mark.parametrize(("value", "size"), [("16M", 16 * 1024 ** 2), ("512k", 512 * 1024), ("1000", 1000),
+                                             ("1G", 1024 ** 3), ("0", None), ("16MB", None), ("-1", None), ("M", None)])
+def test_max_body_takes_sizes_and_refuses_the_rest_in_one_line(value: str, size: int | None,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    if size is not None:
+        assert _size(value) == size
+        return
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--max-body", value])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and err.splitlines()[-1] == (
+        f"fake-dimail serve: error: argument --max-body: {value!r} is not a size in bytes "
+        "(for instance 16M, 512K or 1000000)")
