@@ -50,6 +50,7 @@ bench: install-test
 	$(BIN)/python benchmarks/people_suite.py
 	$(BIN)/python benchmarks/rates.py
 	$(BIN)/python benchmarks/persistence.py
+	$(BIN)/python benchmarks/bodies.py
 	$(BIN)/python benchmarks/goals.py
 
 clean:

@@ -44,8 +44,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "dimail_steering: needs the fake's /_fake/ control plane")
     config.addinivalue_line("markers", "dimail_people_perms: needs People's user with its own perms")
     config.addinivalue_line("markers", "contract(family): the report section of this contract")
-    # People's dev JWT secret (the fake's default) is short on purpose.
-    config.addinivalue_line("filterwarnings", "ignore::jwt.warnings.InsecureKeyLengthWarning")
     config.stash[REPORT_KEY] = Report()
 
 

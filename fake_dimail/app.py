@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__, errors
 from .backend import Backend
+from .bodies import BodyGuard
 from .config import Settings
 from .errors import ApiError, ServerCrash
 from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
@@ -149,9 +150,13 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _server_crash(request: Request, exc: Exception) -> PlainTextResponse:
-    # Kept as dimail keeps a crash log file, for `GET /logs/crashes`.
-    request.app.state.backend.record_crash(request.method, target(request.scope), request.scope.get("dimail.user"),
-                                           str(exc))
+    # Kept as dimail keeps a crash log file, for `GET /logs/crashes`; unless `--state` cannot be written (said
+    # in the log), as a crash whose log file is on a full disk goes unrecorded.
+    try:
+        request.app.state.backend.record_crash(request.method, target(request.scope),
+                                               request.scope.get("dimail.user"), str(exc))
+    except ApiError:
+        pass
     # What uvicorn sends for an unhandled exception, keep-alive dropped included.
     return PlainTextResponse(errors.INTERNAL_SERVER_ERROR, status_code=500, headers={"connection": "close"})
 
@@ -182,6 +187,7 @@ def create_app(backend: Backend | None = None, settings: Settings | None = None,
         app.router.routes.extend(router.routes)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(ServerCrash, _server_crash)
+    app.add_middleware(BodyGuard, settings=settings)  # innermost: it may serve the request on another loop
     app.add_middleware(
         DimailCORS,
         allow_origins=["*"],

@@ -12,8 +12,8 @@ import sys
 from urllib.parse import urlsplit
 
 from . import __version__, record_cli
-from .backend.persistence import StateFileError
-from .config import DEFAULT_JWT_SECRET, Settings
+from .backend.persistence import StateFileError, StateWriteError
+from .config import DEFAULT_JWT_SECRET, DEFAULT_MAX_BODY, Settings
 from .fake import FakeDimail
 from .faults import uvicorn_abort
 from .seeds import SEEDS
@@ -41,6 +41,18 @@ def _token(value: str) -> str:
     if not value.strip():  # an unset $TOKEN: authentication would be silently off
         raise argparse.ArgumentTypeError("the control token must not be empty")
     return value
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+
+def _size(value: str) -> int:
+    number, unit = value[:-1], value[-1:].upper()
+    if unit not in _UNITS or unit == "":
+        number, unit = value, ""
+    if not (number.isdigit() and int(number) > 0):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a size in bytes (for instance 16M, 512K or 1000000)")
+    return int(number) * _UNITS[unit]
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -79,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="API users to start with; people-dev = admin/admin and la_regie/password "
         "(default: %(default)s, an empty dimail in bootstrap mode)",
     )
-    serve.add_argument("--jwt-secret", default=DEFAULT_JWT_SECRET, help="HS256 secret of the tokens (default: People's dev one)")
+    serve.add_argument("--jwt-secret", default=DEFAULT_JWT_SECRET,
+                       help="HS256 secret of the tokens (default: the fake's own; clients never read it; a short one, "
+                       "such as People's dev secret, signs as dimail signs with it, and PyJWT warns nobody)")
     serve.add_argument("--bearer-401", action="store_true",
                        help="answer a missing/non-Bearer Authorization with 401, as FastAPI >= 0.122 does")
     serve.add_argument("--crash-on-odd-tokens", action="store_true",
@@ -96,9 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--control-token", metavar="TOKEN", type=_token,
                        help="make /_fake/ require 'Authorization: Bearer TOKEN' (or the dashboard's login cookie); "
                        "default: no authentication, fine on 127.0.0.1")
+    serve.add_argument("--allowed-host", metavar="NAME", action="append", default=[],
+                       help="without --control-token, /_fake/ answers only requests addressed (Host) to localhost, "
+                       "a loopback address or --host: also to NAME (repeatable), e.g. the compose service name")
     serve.add_argument("--state", metavar="FILE",
                        help="keep the state in this SQLite file across restarts: loaded at start (it then wins "
                        "over --seed), created if missing, every acknowledged write in it before the answer")
+    serve.add_argument("--max-body", metavar="SIZE", type=_size, default=DEFAULT_MAX_BODY,
+                       help="answer 413 to a request body beyond SIZE bytes (K, M, G: binary multiples; "
+                       "default: 16M; dimail itself sets no limit)")
     serve.add_argument("--quiet", action="store_true", help="do not log each request")
     # `record` and `replay` build fakes of their own: they take serve's behaviour options.
     behaviour = record_cli.behaviour_actions(serve)
@@ -145,11 +165,15 @@ def main(argv: list[str] | None = None) -> int:
         request_log_level=logging.INFO,
         control_token=args.control_token,
         state_file=args.state,
+        max_body=args.max_body,
+        allowed_hosts=(args.host, *args.allowed_host),
     )
     try:
         fake = FakeDimail(settings=settings, seed=args.seed)
     except StateFileError as error:
         raise SystemExit(f"fake-dimail: error: --state {error}") from None
+    except StateWriteError as error:  # the seed, on a disk that took the new file and then filled up
+        raise SystemExit(f"fake-dimail: error: --state {args.state}: {error.detail}") from None
     users = ", ".join(u.name for u in SEEDS[args.seed]) or "none (bootstrap mode)"
     if args.state:  # the file's users, not the seed's
         names = list(fake.backend.users)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-# People's dev stack runs dimail with this JWT secret.
-DEFAULT_JWT_SECRET = "fake_jwt_secret"
+# The tokens' HS256 secret. Clients never read it (People takes the token as an opaque string), so
+# it is the fake's own, as long as HS256's hash. A shorter one (People's dev stack gives dimail
+# `fake_jwt_secret`, 15 bytes) is taken as dimail takes it, signing the same tokens (security._key).
+DEFAULT_JWT_SECRET = "fake-dimail-development-jwt-secret"  # guess G-jwt-secret
 TOKEN_LIFETIME_SECONDS = 47 * 60  # what the real server issues
+# The largest request body taken (`--max-body`), beyond it 413: dimail sets no limit, People sends a few KB.
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -37,3 +41,8 @@ class Settings:
     # Keep the state in this SQLite file across restarts (`--state`): loaded at start (then no seeding),
     # every acknowledged write in it before the answer is sent. None: the state lives in memory only.
     state_file: str | None = None  # guess G-state-memory: memory only by default
+    # Without a control token, the host names `/_fake/` answers for besides localhost and loopback addresses
+    # (`--host`, `--allowed-host`; guard.py); None (in-process: no socket, nothing to rebind): no Host check.
+    allowed_hosts: tuple[str, ...] | None = None
+    # Bodies beyond this many bytes are answered 413 (bodies.py).
+    max_body: int = DEFAULT_MAX_BODY

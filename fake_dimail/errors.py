@@ -11,6 +11,7 @@ see reference/dimail/README.md).
 from __future__ import annotations
 
 from contextvars import ContextVar
+from typing import Any
 
 # --- authentication -------------------------------------------------------
 NOT_AUTHENTICATED = "Not authenticated"
@@ -149,6 +150,8 @@ def feature_not_available(feature: str) -> str:
 
 
 # --- aliases --------------------------------------------------------------
+# guess G-alias-409: 409 on an existing (address, destination) pair: the 2024 server's answer, which People maps to "out of
+# sync" (its 400) and relies on; v0.8.2 declares no 409 there, kept all the same (CONTRACT.md §4.11).
 ALIAS_EXISTS = "Alias already exists"
 ALIAS_NOT_FOUND = "Alias not found"
 # "forbiden" (sic), answered with 412.
@@ -156,9 +159,9 @@ ONLY_DESTINATION = "It is forbiden to only provide the destination in a request"
 
 
 class ApiError(Exception):
-    """An application refusal: `{"detail": <text>}` with its status."""
+    """An application refusal: `{"detail": <text>}` (or a validation list) with its status."""
 
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, detail: str | list[dict[str, Any]], headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status} {detail}")
         self.status = status
         self.detail = detail
@@ -189,6 +192,13 @@ def unprocessable(detail: str) -> ApiError:
     return ApiError(422, detail)
 
 
+def invalid_value(loc: tuple[str | int, ...], value: object, problem: str) -> ApiError:
+    """422 in the shape the document declares (HTTPValidationError), for a value of the body that a rule of
+    the fake's, not a model, refuses: the item pydantic makes of a validator's ValueError, as FastAPI sends it."""
+    return ApiError(422, [{"type": "value_error", "loc": ["body", *loc], "msg": f"Value error, {problem}",
+                           "input": value, "ctx": {"error": {}}}])
+
+
 # --- control plane: state, journal, safe steering (issue 15) -----------------------------
 # The fake's own texts (no dimail route answers them): each says what to do instead.
 
@@ -200,8 +210,29 @@ CONTROL_TOKEN_REQUIRED = ("Control token required: send Authorization: Bearer <t
 WRONG_CONTROL_TOKEN = "Wrong control token: give the --control-token the server was started with"
 
 
+def foreign_host(host: str) -> str:
+    return (f"Host {host!r} refused: without --control-token, /_fake/ answers only requests addressed to "
+            "localhost, a loopback address or the --host it listens on (a guard against DNS rebinding); "
+            "start the server with --allowed-host NAME for a name of yours, or with --control-token")
+
+
 def state_problem(where: str, problem: str) -> str:
     return f"Inconsistent state document: {where}: {problem}"
+
+
+def body_too_large(size: int, limit: int) -> str:
+    """413: the fake's own limit (`--max-body`); dimail sets none."""
+    return (f"Request body too large: {size} bytes, where this fake-dimail takes at most {limit} (--max-body): "
+            "send a smaller body, or start it with a larger --max-body")
+
+
+def state_not_written(reason: str, undone: bool = True) -> str:
+    """507 Insufficient Storage: the `--state` file refused a call's write (a full disk, say)."""
+    if undone:
+        return (f"fake-dimail could not write its state file ({reason}): nothing was changed; "
+                "free some space and send the request again")
+    return (f"fake-dimail could not write its state file ({reason}), nor read it back: the change is kept in "
+            "memory and written once the file can be; check the file and its disk")
 # --- forwards and public aliases (CONTRACT.md §4.12, §4.15) ------------------------
 FORWARD_EXISTS = "Forward already exists"  # guess G-forward-texts
 FORWARD_NOT_FOUND = "Forward not found"  # guess G-forward-texts

@@ -8,11 +8,22 @@ reaches a route, preflights there are refused, and no CORS header is ever
 granted on `/_fake/` (app.py `DimailCORS` stops at dimail's routes, whose
 CORS answers stay dimail's). Clients that send neither header (scripts,
 tests, People's code) are not browsers acting for a page, and pass.
+
+DNS rebinding defeats the origin check: a page of `evil.example`, whose name
+then resolves to 127.0.0.1, is same-origin with the fake it reaches there.
+But its requests still name `evil.example` in `Host`. So a server without a
+control token serves `/_fake/` (the dashboard and every read and write) only
+to requests whose `Host` is `localhost`, a loopback address, the `--host` it
+listens on, or an `--allowed-host`; the others get 403. With a token, the
+token decides (a rebinding page does not have it, nor the login cookie, which
+the browser keeps for the real name). In-process there is no socket to
+rebind: `Settings.allowed_hosts` is None there and no `Host` is checked.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 import secrets
 from urllib.parse import urlsplit
 
@@ -42,6 +53,16 @@ def _origin(scheme: str, netloc: str) -> str:
     if host and port == _DEFAULT_PORTS.get(scheme):
         netloc = host
     return f"{scheme}://{netloc}"
+
+
+def _host_name(host: str) -> str:
+    """A Host header's (or --host's) name, lower-cased, without its port or an IPv6 address's brackets."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host
 
 
 def authorized(headers: Headers, token: str | None) -> bool:
@@ -80,6 +101,12 @@ class ControlGuard:
         base = urlsplit(settings.redirect_base) if settings.redirect_base else None
         # Behind the proxy --redirect-base emulates, the dashboard's origin is the proxy's.
         self.proxy_origin = _origin(base.scheme, base.netloc) if base else None
+        # guess G-control-host: without a token, the host names `/_fake/` answers for (besides localhost and
+        # loopback addresses).
+        # The --redirect-base proxy's name is the user's own too.
+        hosts = settings.allowed_hosts
+        self.hosts = None if hosts is None or self.token is not None else \
+            {_host_name(h) for h in (*hosts, *([base.netloc] if base else []))}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and is_control(scope["path"]):
@@ -92,6 +119,8 @@ class ControlGuard:
     def _refusal(self, scope: Scope) -> Response | None:
         headers = Headers(scope=scope)
         method = scope["method"]
+        if self.hosts is not None and (host := headers.get("host")) is not None and not self._ours(host):
+            return JSONResponse({"detail": errors.foreign_host(host)}, status_code=403)
         if method == "OPTIONS" and "origin" in headers:
             return JSONResponse({"detail": errors.CROSS_ORIGIN_PREFLIGHT}, status_code=403)
         if method not in ("GET", "HEAD") and self._foreign(scope, headers):
@@ -102,6 +131,15 @@ class ControlGuard:
             return login_page()
         return JSONResponse({"detail": errors.CONTROL_TOKEN_REQUIRED}, status_code=401,
                             headers={"www-authenticate": "Bearer"})
+
+    def _ours(self, host: str) -> bool:
+        name = _host_name(host)
+        if name == "localhost" or name.endswith(".localhost") or name in self.hosts:  # type: ignore[operator]
+            return True
+        try:
+            return ipaddress.ip_address(name).is_loopback
+        except ValueError:
+            return False
 
     def _foreign(self, scope: Scope, headers: Headers) -> bool:
         claimed = headers.get("origin")

@@ -469,6 +469,33 @@ GUESSES: tuple[Guess, ...] = (
     Guess("G-fault-body", "an injected HTTP fault's body", "the status's reason phrase as text; a 500 is uvicorn's",
           "a proxy's terse answer; dimail's own crashes are uvicorn's plain `Internal Server Error`",
           "Nothing to observe on dimail: injected faults are the fake's own."),
+    Guess("G-state-507", "a write the `--state` file refuses (a full disk)",
+          "undone, 507 `fake-dimail could not write its state file (…)`, one log line",
+          "dimail would answer 500; the fake says what to do, and a retry must not meet its own half-applied "
+          "first try",
+          "Nothing to settle on dimail (its database is not the fake's file); the fake's own safety.",
+          readme=True),
+    Guess("G-max-body", "a body beyond `--max-body` (16M by default)", "413, one line, after reading the body",
+          "dimail sets no limit; an unbounded body stalls or exhausts a shared dev server",
+          "dimail's (or its proxy's) answer to a 20 MB body.", readme=True),
+    Guess("G-control-host", "`/_fake/` without a control token, `Host` not local",
+          "403, one line (`--allowed-host` adds names)",
+          "DNS rebinding: a web page must not steer a developer's fake; the control plane is not dimail's",
+          "Nothing to settle: the control plane is the fake's own.", readme=True),
+    Guess("G-jwt-secret", "the JWT secret", "the fake's own, 34 bytes; a shorter one (People's dev secret) signs "
+          "as HMAC signs with it, padded so PyJWT warns nobody",
+          "People takes the token as an opaque string; a warning at every token would reach users' test runs",
+          "Nothing to settle: no client reads the key.", readme=True),
+    Guess("G-import-domain-422", "`PATCH /system/import_domain/{d}`: a name of another domain, a sender of no mailbox",
+          "422 with the validation list the document declares (`value_error` at the offending value's `loc`)",
+          "the check is the fake's own; the v0.8.2 document declares `HTTPValidationError` for 422",
+          "dimail's answer to an import naming an address of another domain.",
+          (("PATCH", "/system/import_domain/{domain_name}"),), readme=True),
+    Guess("G-alias-409", "a duplicate alias (same address and destination)", "409 `Alias already exists`",
+          "the 2024 server answers it (recorded), People maps it to \"out of sync\" and relies on it; v0.8.2 "
+          "declares no 409 there",
+          "v0.8.2's answer to the same `POST /domains/{d}/aliases/` twice.",
+          (("POST", D + "/aliases/"),), (Sign(409, text="Alias already exists"),), readme=True),
     Guess("G-people-disabled", "a domain seeded as People's `disabled`", "valid in dimail (`ok`)",
           "People disables a domain on its own side; nothing in People's client tells dimail",
           "A People domain disabled by an admin, and dimail's answer to its `/check` afterwards."),
@@ -595,7 +622,9 @@ def render_page() -> str:
         "guesses. Each is implemented where the code says `guess <id>`. `fake-dimail replay` names the guesses "
         "an exchange **confirmed** (the fake's answer shows the guess and equals the recorded one) or "
         "**contradicted** (it shows the guess and differs). Run it on exchanges recorded with a real v0.8.2 "
-        "dimail (`fake-dimail record`) and send us the list: each entry says what observation settles it.",
+        "dimail (`fake-dimail record`) and send us the list: each entry says what observation settles it. "
+        "The sections cited (`CONTRACT.md §3.6`, `CHECKS.md §4`) are those of dimail's reference notes, "
+        "described in `reference/dimail/README.md`.",
         "",
         "| id | topic | operations |",
         "|---|---|---|",

@@ -31,6 +31,7 @@ def _jwt() -> ModuleType:
     # PyJWT loads `cryptography` (~50 ms) though HS256 needs none of it: paid at the first token, not at start-up.
     import jwt
 
+    # No warning to silence: a short secret is padded as HMAC pads it (`_key`), so PyJWT never warns.
     return jwt
 
 
@@ -44,7 +45,7 @@ _HMAC_SHORT_KEY = 32
 @functools.cache
 def _key(secret: str) -> bytes:
     key = secret.encode()
-    return key.ljust(_HMAC_SHORT_KEY, b"\0") if 0 < len(key) < _HMAC_SHORT_KEY else key
+    return key.ljust(_HMAC_SHORT_KEY, b"\0")  # unchanged when 32 bytes or more
 
 
 def encode_token(settings: Settings, subject: str, now: float | None = None) -> str:

@@ -106,37 +106,70 @@ async def exchange_async(app: ASGIApp, method: str, url: str, headers: list[tupl
     return Answer(status, answer_headers, b"".join(chunks))
 
 
-class _LoopThread:
+class LoopThread:
+    """An event loop running on a daemon thread of its own, stopped and closed at exit (`close`)."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread.start()
+        _open.add(self)
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class _ThreadLoop:
+    """The loop a synchronous calling thread runs the app on; closed when that thread ends (its
+    thread-local goes, and this with it) or at exit, never left to the garbage collector's warning."""
+
+    __slots__ = ("loop", "__weakref__")
+
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fake-dimail-asgi", daemon=True)
-        self.thread.start()
+        _open.add(self)
+
+    def close(self) -> None:
+        if not self.loop.is_closed() and not self.loop.is_running():
+            self.loop.close()
+
+    __del__ = close
 
 
-_shared: _LoopThread | None = None
-_shared_lock = threading.Lock()
+# Every loop this module opened and has not closed: closed at exit, so that no `ResourceWarning`
+# (an unclosed event loop, its self-pipe sockets) reaches the output of the user's process.
+_open: weakref.WeakSet[LoopThread | _ThreadLoop] = weakref.WeakSet()
 _local = threading.local()
-_thread_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+class LazyLoop:
+    """A `LoopThread` started at its first use (and again after `close_loops`)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._thread: LoopThread | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._thread is None or self._thread.loop.is_closed():
+                self._thread = LoopThread(self.name)
+            return self._thread.loop
+
+
+# Where a synchronous call made inside a running loop is served (it cannot wait on its own loop).
+_background = LazyLoop("fake-dimail-asgi")
 
 
 @atexit.register
-def _close_loops() -> None:
-    """Close the loops this module opened: one left open is reported (ResourceWarning) as the interpreter
-    exits, which a test run under `-W error` prints after its summary."""
-    if _shared is not None and _shared.loop.is_running():
-        _shared.loop.call_soon_threadsafe(_shared.loop.stop)
-        _shared.thread.join(timeout=1)
-    for loop in [*_thread_loops, *([_shared.loop] if _shared is not None else [])]:
-        if not loop.is_running() and not loop.is_closed():
-            loop.close()
-
-
-def _background_loop() -> asyncio.AbstractEventLoop:
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = _LoopThread()
-        return _shared.loop
+def close_loops() -> None:
+    for opened in list(_open):
+        opened.close()
 
 
 def exchange(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> Answer:
@@ -144,13 +177,12 @@ def exchange(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, byt
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        loop = getattr(_local, "loop", None)
-        if loop is None or loop.is_closed():
-            loop = _local.loop = asyncio.new_event_loop()
-            _thread_loops.add(loop)
-        return loop.run_until_complete(exchange_async(app, method, url, headers, body))
+        own = getattr(_local, "loop", None)
+        if own is None or own.loop.is_closed():
+            own = _local.loop = _ThreadLoop()
+        return own.loop.run_until_complete(exchange_async(app, method, url, headers, body))
     # Inside a running loop this thread cannot block on another coroutine of its own.
-    future = asyncio.run_coroutine_threadsafe(exchange_async(app, method, url, headers, body), _background_loop())
+    future = asyncio.run_coroutine_threadsafe(exchange_async(app, method, url, headers, body), _background.get())
     return future.result()
 
 

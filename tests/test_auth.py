@@ -80,7 +80,7 @@ def _token(secret: str, **claims) -> str:
         (lambda s: "Basic " + base64.b64encode(b"admin:admin").decode(), "Invalid authentication credentials"),
         (lambda s: "Bearer not-a-jwt", "Permission denied"),
         (lambda s: "Bearer " + _token(s, sub="admin", exp=int(time.time()) - 10), "Permission denied"),
-        (lambda s: "Bearer " + _token("another-secret", sub="admin", exp=int(time.time()) + 60), "Permission denied"),
+        (lambda s: "Bearer " + _token("another-secret-long-enough-for-hs256", sub="admin", exp=int(time.time()) + 60), "Permission denied"),
         (lambda s: "Bearer " + jwt.encode({"sub": "admin", "exp": int(time.time()) + 60}, None, algorithm="none"),
          "Permission denied"),
         (lambda s: "Bearer " + _token(s, sub="ghost", exp=int(time.time()) + 60), "Permission denied"),

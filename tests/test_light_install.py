@@ -99,8 +99,8 @@ def test_tokens_signed_with_peoples_short_secret_warn_nobody() -> None:
     """PyJWT warns about keys under 32 bytes; the fake pads People's 15-byte secret, which HMAC does anyway."""
     done = subprocess.run([sys.executable, "-X", "dev", "-W", "error", "-c", textwrap.dedent("""
         import hmac, hashlib, base64, json
-        from fake_dimail import FakeDimail
-        fake = FakeDimail(seed="people-dev")
+        from fake_dimail import FakeDimail, Settings
+        fake = FakeDimail(seed="people-dev", settings=Settings(jwt_secret="fake_jwt_secret"))  # People's dev secret
         token = fake.token("la_regie")
         head, payload, signature = token.split(".")
         secret = fake.settings.jwt_secret.encode()

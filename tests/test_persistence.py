@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,7 +18,7 @@ import pytest
 
 from fake_dimail import FakeDimail, Settings
 from fake_dimail.backend import snapshot
-from fake_dimail.backend.persistence import SCHEMA_VERSION, StateFileError, read_document
+from fake_dimail.backend.persistence import SCHEMA_VERSION, StateFileError, StateWriteError, _document, read_document
 from fake_dimail.backend.state import STORES
 from tests.conftest import start_server
 
@@ -180,14 +182,17 @@ def test_reset_load_and_a_failed_write_are_whole(tmp_path: Path) -> None:
     fake.backend.load(document)
     assert json.dumps(reopened(fake, path)) == json.dumps(document)
     fake = kept(path)
-    # A write that fails (here: the file's connection gone) is not acknowledged; the next one writes everything.
+    # A write that fails and a file that cannot be read back either (here: the file's connection gone): the
+    # change stays in memory, is said to, and the next write writes everything.
     state_file = fake.backend.state_file
     assert state_file is not None
     real, state_file._db = state_file._db, sqlite3.connect(":memory:", isolation_level=None)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StateWriteError) as refused:
         fake.add_user("late", "p")
+    assert refused.value.status == 507 and "nor read it back: the change is kept in memory" in refused.value.detail
     state_file._db = real
     fake.add_user("later", "p")
+    assert [u["name"] for u in fake.state()["users"]][-2:] == ["late", "later"]
     assert json.dumps(reopened(fake, path)) == json.dumps(fake.state())
 
 
@@ -333,3 +338,147 @@ def test_a_seeding_call_is_one_transaction(tmp_path: Path, monkeypatch: pytest.M
     fake.add_mailbox("example.fr", "jean", active=False)  # creation, then deactivation
     assert len(commits) == 2
     assert reopened(fake, tmp_path / "state.db")["domains"][0]["state"] == "ok"  # type: ignore[index]
+
+
+# --- a full disk (issue 20): a write the file refuses is undone, answered 507, and retried as new ---------------
+
+FULL = ("fake-dimail could not write its state file (database or disk is full): nothing was changed; "
+        "free some space and send the request again")
+
+
+class SmallDisk:
+    """A directory on a 4 MB tmpfs (when this test runs as root and may mount one), filled and freed at will;
+    elsewhere a plain directory, and the file's connection is told to refuse its commits as a full disk does."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / "disk"
+        self.path.mkdir()
+        self.real = os.geteuid() == 0 and subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(self.path)], capture_output=True).returncode == 0
+        self._refusing: list[object] = []
+
+    def fill(self, fake: FakeDimail | None = None) -> None:
+        if not self.real:
+            assert fake is not None and fake.backend.state_file is not None
+            state_file = fake.backend.state_file
+            self._refusing = [state_file, state_file._db]
+            state_file._db = _FullDisk(state_file._db)  # type: ignore[assignment]
+            return
+        descriptor = os.open(self.path / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(descriptor, bytes(65536))
+        except OSError as error:
+            assert error.errno == 28  # ENOSPC
+        finally:
+            os.close(descriptor)
+
+    def free(self) -> None:
+        if self.real:
+            (self.path / "filler").unlink()
+        else:
+            state_file, self._refusing = self._refusing, []
+            state_file[0]._db = state_file[1]  # type: ignore[attr-defined]
+
+    def unmount(self) -> None:
+        if self.real:
+            subprocess.run(["umount", "-l", str(self.path)], check=True)
+
+
+class _FullDisk:
+    """A SQLite connection whose commits fail as they do on a full disk (then the transaction is still open)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._db, name)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    disk = SmallDisk(tmp_path)
+    try:
+        yield disk
+    finally:
+        disk.unmount()
+
+
+def in_file(fake: FakeDimail) -> dict[str, object]:
+    """The state document the file holds now, read through the fake's own connection (the file is locked)."""
+    assert fake.backend.state_file is not None
+    rows = fake.backend.state_file._db.execute("SELECT store, key, parent, row FROM rows ORDER BY rowid").fetchall()
+    return _document(rows)
+
+
+def test_a_write_the_full_disk_refuses_is_undone_and_its_retry_succeeds(small_disk: SmallDisk) -> None:
+    fake = kept(small_disk.path / "state.db")
+    fake.add_domain("example.fr", allowed=["la_regie"], context_name="example.fr")
+    fake.add_mailbox("example.fr", "marie", given_name="Marie", sur_name="Curie")
+    fake.add_alias("example.fr", "contact", "marie@example.fr")
+    fake.publish("example.fr")
+    api = fake.client(headers={"Authorization": f"Bearer {fake.token('la_regie')}"})
+    regie = fake.client(auth=("la_regie", "password"))
+    mailbox = {"givenName": "Jean", "surName": "Dupont", "displayName": "Jean " + "D" * 20_000}
+    listed = api.get("/domains/example.fr/mailboxes/").json()
+    small_disk.fill(fake)
+    before, file_before = fake.state(), in_file(fake)
+
+    refused = api.post("/domains/example.fr/mailboxes/jean", json=mailbox)  # a Dovecot row and an OX user
+    assert (refused.status_code, refused.json()) == (507, {"detail": FULL})
+    assert json.dumps(fake.state()) == json.dumps(before)  # nothing in memory, order included
+    assert in_file(fake) == file_before  # nor in the file
+    assert fake.backend.state.all_indexes()["kept"] == fake.backend.state.all_indexes()["rebuilt"]
+    assert api.post("/domains/example.fr/aliases/", json={"user_name": "info", "destination": "x@else.fr"}
+                    ).status_code == 507
+
+    # Reads, tokens and refusals do not write: they answer as ever while the disk is full.
+    assert regie.get("/token/").status_code == 200
+    listing = api.get("/domains/example.fr/mailboxes/")
+    assert (listing.status_code, listing.json()) == (200, listed)
+    assert sorted(m["email"] for m in listed) == ["marie@example.fr", "oxadmin@example.fr"]
+    assert api.get("/domains/example.fr/mailboxes/jean").json() == {"detail": "Mailbox not found"}
+    assert api.post("/domains/example.fr/aliases/", json={"user_name": "contact", "destination": "marie@example.fr"}
+                    ).status_code == 409
+    assert fake.client(auth=("la_regie", "wrong")).get("/token/").status_code == 403
+
+    small_disk.free()
+    created = api.post("/domains/example.fr/mailboxes/jean", json=mailbox)  # as if the first had never been sent
+    assert created.status_code == 201 and created.json()["email"] == "jean@example.fr"
+    renamed = api.patch("/domains/example.fr/mailboxes/marie", json={"givenName": "Maria"})  # the OX users
+    assert renamed.status_code == 200  # are watched again after the undo: this change reaches the file
+    fake.set_dns("example.fr", [{"target": "", "type": "mx", "value": "mx.elsewhere.net."}])  # the zones too
+    state = fake.state()
+    assert [m["local"] for m in state["mailboxes"]] == ["marie", "jean"]
+    assert json.dumps(in_file(fake) | {"zones": state["zones"]}) == json.dumps(state)
+    assert json.dumps(reopened(fake, small_disk.path / "state.db")) == json.dumps(state)
+
+
+def test_a_served_fake_on_a_full_disk_says_it_in_one_line(small_disk: SmallDisk) -> None:
+    if not small_disk.real:
+        pytest.skip("needs a small filesystem of its own: run as root where tmpfs can be mounted")
+    process, url = start_server("--seed", "people-dev", "--state", str(small_disk.path / "state.db"))
+    try:
+        admin = httpx.Client(base_url=url, auth=("admin", "admin"), timeout=10)
+        user = {"name": "op", "password": "p", "is_admin": False, "perms": ["new_domain"]}
+        small_disk.fill()
+        assert (admin.post("/users/", json=user).status_code, admin.get("/users/").status_code) == (507, 200)
+        assert admin.get("/token/").status_code == 200
+        small_disk.free()
+        assert admin.post("/users/", json=user).status_code == 201
+        assert [u["name"] for u in admin.get("/users/").json()] == ["admin", "la_regie", "op"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    log = process.stderr.read().decode() if process.stderr else ""
+    assert "Traceback" not in log
+    banner, *lines = log.splitlines()
+    assert banner.startswith("fake-dimail ")
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        f"--state {small_disk.path}/state.db: cannot write (database or disk is full): the call was undone and "
+        "answered 507"]

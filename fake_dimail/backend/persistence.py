@@ -6,6 +6,12 @@ written in one transaction. WAL with `synchronous=NORMAL`: a commit is in the
 operating system's hands before the answer leaves, which a killed process
 cannot lose (a power cut can lose the last commits: not the goal here).
 
+A write the file refuses (a full disk, an I/O error) leaves nothing behind:
+the transaction is rolled back and the memory is put back to what the file
+holds, which is the state before the call; the call answers 507 (`StateWriteError`)
+and one line is logged. Reads, tokens and refusals change nothing, so they
+write nothing and keep answering while the disk is full.
+
 File format, schema 1 (`PRAGMA user_version`; `PRAGMA application_id` says
 the file is fake-dimail's): one table
 
@@ -22,15 +28,19 @@ which is store order. Loading builds a state document and `snapshot.load`s it.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from .. import errors
 from ..store import ADDED, CHANGED, CLEARED, REMOVED, Store
 from . import snapshot
 from .state import STORES, State
+
+log = logging.getLogger("fake_dimail.state")
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x66646D6C  # "fdml"
@@ -49,6 +59,20 @@ CREATE INDEX rows_by_parent ON rows (store, parent) WHERE parent IS NOT NULL;
 
 class StateFileError(Exception):
     """A state file that cannot be used; the message is one line naming the file and the problem."""
+
+
+class StateWriteError(errors.ApiError):
+    """A backend call whose write the file refused: answered 507 Insufficient Storage, memory as before it
+    (guess G-state-507: dimail would answer 500)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(507, detail)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return _first_line(error)
 
 
 def _json(value: Any) -> str:
@@ -172,12 +196,19 @@ class StateFile:
         kept._watch_all()
         if document is None:
             kept._whole = kept._pending = True
-            kept.flush()
+            try:
+                kept.flush()
+            except StateWriteError as error:
+                kept.close()
+                raise StateFileError(f"{path}: {error.detail}") from None
         return kept, document is not None
 
     def close(self) -> None:
         with self.state.lock:
-            self.flush()
+            try:
+                self.flush()
+            except StateWriteError:
+                pass  # logged; every call was written or undone, only changes made beside the calls are lost
             self.state.on_settle = self.state.on_install = None
             for name in STORES:
                 getattr(self.state, name).watch(None)
@@ -257,27 +288,69 @@ class StateFile:
     # --- writing ---------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write what changed since the last flush, in one transaction (the caller holds the lock)."""
+        """Write what changed since the last flush, in one transaction (the caller holds the lock).
+
+        A write the file refuses (a full disk, an I/O error) is undone in memory too: the state goes back
+        to what the file holds, which is what it was before the call, and `StateWriteError` (507) says so.
+        """
         if not self._pending:
             return
         db = self._db
-        db.execute("BEGIN")
         try:
+            db.execute("BEGIN")
             if self._whole:
                 self._everything()
             self._write()
             db.execute("COMMIT")
+        except (sqlite3.Error, OSError) as error:
+            reason = _reason(error)
+            self._abandon()
+            if not self._restore():
+                raise StateWriteError(errors.state_not_written(reason, undone=False)) from None
+            log.error("--state %s: cannot write (%s): the call was undone and answered 507", self.path, reason)
+            raise StateWriteError(errors.state_not_written(reason)) from None
         except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            self._whole = True  # what was heard is spent: the next flush writes the whole state again
+            self._abandon()
             raise
-        finally:
-            for dirty in self._dirty.values():
-                dirty.clear()
-            self._cleared.clear()
-            self._rewrite.clear()
+        self._forget()
         self._whole = self._pending = False
+
+    def _abandon(self) -> None:
+        """Roll the transaction back; what was heard is spent: the next flush writes the whole state again."""
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # SQLite rolled it back itself
+        self._forget()
+        self._whole = True
+
+    def _forget(self) -> None:
+        for dirty in self._dirty.values():
+            dirty.clear()
+        self._cleared.clear()
+        self._rewrite.clear()
+
+    def _restore(self) -> bool:
+        """Put back the state the file holds (the state before the call whose write failed); False if the
+        file cannot be read either, and then memory keeps the call and the next flush writes everything."""
+        try:
+            rows = self._db.execute("SELECT store, key, parent, row FROM rows ORDER BY rowid").fetchall()
+            snapshot.load(self.state, _document(rows))  # nothing changes unless it loads whole
+        except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as error:
+            log.error("--state %s: cannot write it, nor read it back (%s): the change stays in memory, written "
+                      "once the file can be", self.path, _reason(error))
+            return False
+        for attached in self._attached.values():
+            attached.watch(None)
+        self._attached.clear()
+        for name, fields in snapshot.NESTED.items():
+            for key, row in getattr(self.state, name).items():
+                for field in fields:
+                    self._attach(name, field, key, getattr(row, field))
+        self._forget()
+        self._whole = self._pending = False
+        return True
 
     def _everything(self) -> None:
         self._db.execute("DELETE FROM rows")

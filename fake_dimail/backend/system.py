@@ -193,29 +193,34 @@ class System(Base):
         self.state.domains.modify(domain, moving=False)
 
     @staticmethod
-    def _local_of(address: str, domain: str) -> str:
+    def _local_of(address: str, domain: str, loc: tuple[str | int, ...]) -> str:
         local, at, host = address.rpartition("@")
         if not at:
             return address
         if host != domain:
-            raise errors.unprocessable(errors.not_in_domain(address, domain))
+            raise errors.invalid_value(loc, address, errors.not_in_domain(address, domain))
         return local
 
     @atomic
     def import_domain(self, caller: Caller, name: str, body: models.ImportDomain) -> dict[str, str]:
         """The destination's side: take in the domain's mailboxes, aliases, senders and DKIM key.
 
-        The imported mailboxes then need moving (their IMAP data is still on `moving_from`).
+        The imported mailboxes then need moving (their IMAP data is still on `moving_from`). A name of
+        another domain, or a sender of no mailbox, is refused as a value of the body (guess G-import-domain-422:
+        the 422 the document declares, its validation list, pointing at the value).
         """
         self._require_admin(caller)
         self._domain(name)
-        mailboxes = {self._local_of(m.username, name): m for m in body.moving_mailboxes}
-        aliases = [(self._local_of(a.alias, name), a.destination) for a in body.moving_aliases]
+        mailboxes = {self._local_of(m.username, name, ("moving_mailboxes", i, "username")): m
+                     for i, m in enumerate(body.moving_mailboxes)}
+        aliases = [(self._local_of(a.alias, name, ("moving_aliases", i, "alias")), a.destination)
+                   for i, a in enumerate(body.moving_aliases)]
         senders: dict[str, list[str]] = {}
-        for s in body.moving_senders:
-            local = self._local_of(s.login, name)
+        for i, s in enumerate(body.moving_senders):
+            loc = ("moving_senders", i, "login")
+            local = self._local_of(s.login, name, loc)
             if local not in mailboxes and (name, local) not in self.state.mailboxes:
-                raise errors.unprocessable(errors.not_in_domain(s.login, name))
+                raise errors.invalid_value(loc, s.login, errors.not_in_domain(s.login, name))
             senders.setdefault(local, []).append(s.sender)
         # Every refusal is behind us: apply.
         for local, moving in mailboxes.items():
