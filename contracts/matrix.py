@@ -469,9 +469,11 @@ Before the first row the family creates, with the run's name prefix: a domain (`
 People's user, so People is allowed on it), another one (`other`), the users of the classes below (made
 by People's user, hence managed by it), the operation's user (`itself`, made by `manager`), and on
 `domain` three mailboxes (`box`, `peer`, `pw`), an alias and a public alias to `box`, a forward, an app
-password, a secondary access, a ProConnect identity and a login code. Every write works on an object of
-its own (a fresh mailbox to delete, a fresh user to patch), is read back, and undone: a refused write must
-leave no trace, an accepted one must show. At the end everything is deleted; the summary's `authz cost:`
+password, a secondary access, a ProConnect identity and a login code. A write that would use up or change
+what other cells rely on acts on an object of its own (a fresh mailbox to delete, a fresh user to patch),
+and what it made is removed after the cell. Every write the API can show is read back: a refused write must
+leave no trace, an accepted one must show (a password reset, a login code and an alias's description are
+not: no answer shows them). At the end everything is deleted; the summary's `authz cost:`
 line (and `costs` in the JSON report) says how many requests the family sent, what it created, and
 whether all of it was removed. On the in-process fake that is about 1,750 requests.
 
@@ -491,6 +493,29 @@ trace when read back), `answered 200 as expected, but the write does not show wh
 hides what it may), and `could not be judged: ...` (People's user could not make what the cell acts on).
 A cell ending in `(a guess)` rests on the contract's own inference: if dimail is right there, the matrix
 is what is wrong — say so, with the line.
+
+## The data and the library
+
+The matrix is plain data (`contracts/matrix.py`): `expected(row, caller class)` gives a cell, its source and
+whether it is a guess. `contracts/authz.py` judges rows against any target, the way the family does; a test
+or a mutation tool can run it on an app in this process:
+
+```python
+from contracts.authz import World, judge
+from contracts.matrix import BY_ID, expected
+from contracts.target import Target, in_process
+
+cell = expected("POST /domains/{domain_name}/mailboxes/{user_name}", "other_domain")
+assert (cell.status, cell.detail, cell.guess) == ((403,), "Permisison denied", False)
+
+with in_process() as (url, transport, _):  # a fresh fake seeded like People's dev setup
+    target = Target(url, ("admin", "admin"), ("la_regie", "password"), transport=transport)
+    target.load_openapi()
+    world = World(target)
+    broken, not_judged = judge(world, BY_ID["POST /domains/{domain_name}/mailboxes/{user_name}"])
+    assert broken == {} and not_judged == []
+    assert world.close() == [] and world.cost().endswith("removed all of it")
+```
 
 ## List edits
 
