@@ -103,14 +103,14 @@ class World:
             try:
                 self._made[what] = make()
             except Unjudged as exc:
-                self._failed[what] = f"the scratch {what} could not be made: {exc}"
+                self._failed[what] = f"the scratch world is incomplete: {exc}"
                 raise Unjudged(self._failed[what]) from None
         return self._made[what]
 
     def _expect(self, answer: httpx.Response, status: int, what: str) -> Any:
         if answer.status_code != status:
-            raise Unjudged(f"{answer.request.method} {answer.request.url.path} answered {answer.status_code}, "
-                           f"expected {status}: {answer.text[:160]}")
+            raise Unjudged(f"making the {what}, {answer.request.method} {answer.request.url.path} answered "
+                           f"{answer.status_code}, expected {status}: {answer.text[:160]}")
         return answer.json() if answer.content else None
 
     # --- the world's objects --------------------------------------------------------------------------------
