@@ -29,6 +29,8 @@ FAMILIES = {
     "rules": "API rules (authentication, refusals, conflicts)",
     "schema": "Schema conformance (schemathesis against the target's OpenAPI)",
     "steering": "Fake-only steering (simulated DNS, platform faults)",
+    "authz": "Authorization matrix (every secured operation x caller class, writes read back)",
+    "edits": "List edits (+x / -x / set of perms, acls, identities, by property)",
 }
 
 
@@ -53,6 +55,7 @@ class Report:
     blocker: str | None = None
     stopped: str | None = None
     written: list[Path] = field(default_factory=list)
+    costs: dict[str, str] = field(default_factory=dict)  # family -> what it sent, created and removed
 
     def target(self, target: Target) -> None:
         self.about = {"target": target.label, "url": target.url, "version": target.version,
@@ -121,6 +124,7 @@ class Report:
             if any(c.values()):
                 lines.append(f"{family:<9} {c['passed']:>3} passed {c['failed']:>3} failed {c['skipped']:>3} skipped"
                              + (f" {c['blocked']:>3} blocked" if blocked else "") + f"  — {FAMILIES[family]}")
+        lines += [f"{family:<9} cost: {cost}" for family, cost in self.costs.items()]
         for r in self._chosen("failed"):
             lines.append(f"FAILED {r.nodeid}: {r.message.splitlines()[0] if r.message else ''}")
         if self.stopped:
@@ -155,7 +159,7 @@ class Report:
                 "families": {f: self.counts(f) for f in FAMILIES},
                 "results": [asdict(r) for r in self.results.values()],
                 "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup, "left_behind": self.left_behind,
-                "blocker": self.blocker}
+                "blocker": self.blocker, "costs": self.costs}
 
     def markdown(self) -> str:
         out = [f"# dimail compatibility: {self.about.get('target', '?')}", "",
@@ -166,6 +170,8 @@ class Report:
             c = self.counts(family)
             if any(c.values()):
                 out.append(f"| {title} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['blocked']} |")
+        if self.costs:
+            out += ["", "## Cost", "", *(f"- {family}: {cost}" for family, cost in self.costs.items())]
         if self.stopped:
             out += ["", f"## {self.stopped}", "", f"No contract could run: {self.blocker}"]
         elif self.blocker:
