@@ -293,39 +293,52 @@ class ReadBack:
                 self.listed(write, read, mine, box.email)
 
     def aliases(self, write: str, domain: str, local: str, destinations: dict[str, bool],
-                viewer: str | None = None, others: bool = False) -> None:
-        """Every destination of `<local>@<domain>` (destination -> allow_to_send), through each alias view.
-
-        `others`: the address has other uses (a public alias) the address probe also counts.
-        """
+                viewer: str | None = None) -> None:
+        """Every destination of `<local>@<domain>` (destination -> allow_to_send), through each alias view:
+        the domain's listing and the name's hold exactly these."""
         wanted = {(local, d, a) for d, a in destinations.items()}
-        read, listing = self.get(write, LIST_ALIASES, domain_name=domain)
-        if read:
-            got = {(a.get("username"), a.get("destination"), a.get("allow_to_send")) for a in listing
-                   if isinstance(a, dict) and a.get("username") == local}
-            if got != wanted:
-                raise ContractBroken(f"read-back after {write}: {read} shows {local}'s aliases {sorted(got)}, "
-                                     f"expected {sorted(wanted)} (name, destination, allow_to_send)")
-        read, listing = self.get(write, LIST_ALIASES, params={"user_name": local}, domain_name=domain)
-        if read:
-            got = {(a.get("username"), a.get("destination"), a.get("allow_to_send")) for a in listing
-                   if isinstance(a, dict)}
-            if got != wanted:
-                raise ContractBroken(f"read-back after {write}: {read} shows {sorted(got)}, expected {sorted(wanted)} "
-                                     "(name, destination, allow_to_send)")
-        for destination, allowed in destinations.items():
-            read, one = self.get(write, LIST_ALIASES, params={"user_name": local, "destination": destination},
-                                 domain_name=domain)
+        for params in (None, {"user_name": local}):
+            read, listing = self.get(write, LIST_ALIASES, params=params, domain_name=domain)
             if read:
-                self.same(write, read, self.item(write, read, one, destination=destination),
-                          {"username": local, "domain": domain, "destination": destination, "allow_to_send": allowed})
-        read, got = self.get(write, ADDRESS, domain_name=domain, user_name=local)
-        if read and not others:
-            self.same(write, read, got, {"is_alias": bool(destinations)})
+                got = {(a.get("username"), a.get("destination"), a.get("allow_to_send")) for a in listing
+                       if isinstance(a, dict) and (params or a.get("username") == local)}
+                if got != wanted:
+                    raise ContractBroken(f"read-back after {write}: {read} shows {local}'s aliases {sorted(got)}, "
+                                         f"expected {sorted(wanted)} (name, destination, allow_to_send)")
+        for destination, allowed in destinations.items():
+            self._one_alias(write, domain, local, destination, allowed)
+        self.check(write, ADDRESS, {"is_alias": bool(destinations)}, domain_name=domain, user_name=local)
         if viewer is not None:
             read, mine = self.get(write, MY_ALIASES, as_user=viewer)
             if read:
                 self.listed(write, read, mine, f"{local}@{domain}", bool(destinations))
+
+    def _one_alias(self, write: str, domain: str, local: str, destination: str, allowed: bool | None) -> None:
+        """The read by name and destination: the alias, or 404 `Alias not found` when `allowed` is None (gone)."""
+        params = {"user_name": local, "destination": destination}
+        if allowed is None:
+            self.get(write, LIST_ALIASES, params=params, expect=404, domain_name=domain)
+            return
+        self.check(write, LIST_ALIASES, {"username": local, "domain": domain, "destination": destination,
+                                         "allow_to_send": allowed}, {"destination": destination}, params=params,
+                   domain_name=domain)
+
+    def alias(self, write: str, domain: str, local: str, destination: str, allowed: bool | None) -> None:
+        """One destination of `<local>@<domain>` through each alias view; `allowed` None: gone (with the
+        destination `all`: every destination of the name gone)."""
+        if allowed is None and destination == "all":
+            read, listing = self.get(write, LIST_ALIASES, params={"user_name": local}, domain_name=domain)
+            if read and listing:
+                raise ContractBroken(f"read-back after {write}: {read} still lists {listing!r:.200}")
+            return
+        self._one_alias(write, domain, local, destination, allowed)
+        if allowed is None:
+            return
+        expected = {"username": local, "domain": domain, "destination": destination, "allow_to_send": allowed}
+        key = {"username": local, "destination": destination}
+        self.check(write, LIST_ALIASES, expected, key, domain_name=domain)
+        self.check(write, LIST_ALIASES, expected, key, params={"user_name": local}, domain_name=domain)
+        self.check(write, ADDRESS, {"is_alias": True}, domain_name=domain, user_name=local)
 
     def forward(self, write: str, domain: str, local: str, nexthop: str) -> None:
         expected = {"domain": domain, "username": local, "nexthop": nexthop}
