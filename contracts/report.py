@@ -29,6 +29,7 @@ FAMILIES = {
     "rules": "API rules (authentication, refusals, conflicts)",
     "schema": "Schema conformance (schemathesis against the target's OpenAPI)",
     "steering": "Fake-only steering (simulated DNS, platform faults)",
+    "lifecycle": "Domain checks through the API (what /spec promises, each check)",
 }
 
 
