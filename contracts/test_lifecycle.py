@@ -182,8 +182,9 @@ def only_failing(answer: dict[str, Any], check: str, code: str | None, detail: s
         problems.append(f"`{check}`.internal is {block.get('internal')!r}, expected {check in INTERNAL}")
     errors = block.get("errors") or []
     got = [(e.get("code"), e.get("detail")) for e in errors if isinstance(e, dict)]
-    if not got and block.get("ok") is False:
-        problems.append(f"`{check}` fails without errors (People reads errors[0].detail)")
+    if not got:
+        if block.get("ok") is False:
+            problems.append(f"`{check}` fails without errors (People reads errors[0].detail)")
     elif code is not None and got[0][0] != code:
         problems.append(f"`{check}` fails with code {got[0][0]!r}, expected {code!r}")
     elif detail is not None and got[0][1] != detail:

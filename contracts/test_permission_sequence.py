@@ -45,6 +45,7 @@ NEEDED = [("GET", "/token/"), ("POST", "/users/"), ("GET", "/allows/"), ("POST",
           ("GET", "/domains/{domain_name}/aliases/"), ("POST", "/domains/{domain_name}/aliases/"),
           ("DELETE", "/domains/{domain_name}/aliases/{user_name}/{destination}")]
 DELETE_USER = ("DELETE", "/users/{user_name}")
+INVARIANTS = ("allows_match", "rights_follow_allows", "my_domains_follow_allows", "listings_match")
 ALIAS_NAMES = ["contact", "info"]
 # What People writes, as every view must show it (CONTRACT §4.2, §4.4): the defaults of what it leaves out too.
 PEOPLE_USER = {"is_admin": False, "perms": AsSet([]), "acls": AsSet([]), "identities": AsSet([])}
@@ -68,13 +69,20 @@ class PermissionSequence(RuleBasedStateMachine):
         self.made_domains: list[str] = []
         self.made_users: list[str] = []  # every user the run made, deleted ones too (the clean-up's list)
         self.rb = ReadBack(self.target)
+        self.log: list[str] | None = None  # the tour's notes (it runs outside hypothesis)
+
+    def _note(self, text: str) -> None:
+        if self.log is None:
+            note(text)
+        else:
+            self.log.append(text)
 
     # --- events ------------------------------------------------------------------------------
 
     def _calls(self, event: str, mark: int) -> str:
         """Note the calls an event sent; returns its writes, as read-back failures name them."""
         calls = self.p.journal[mark:]
-        note(f"  {event}: " + "; ".join(f"{c.method} {c.path} {c.status}" for c in calls))
+        self._note(f"  {event}: " + "; ".join(f"{c.method} {c.path} {c.status}" for c in calls))
         writes = [f"{c.method} {c.path} {c.status}" for c in calls if c.is_write]
         self.tally["writes read back"] += bool(writes)
         return f"{', '.join(writes) or 'no write'} ({event})"
@@ -183,7 +191,7 @@ class PermissionSequence(RuleBasedStateMachine):
         users, allows = set(self.live_users), self._allows()
         answer = self.target.call("DELETE", f"/users/{quote(sub, safe='')}", auth=self.target.people)
         write = f"DELETE /users/{sub} {answer.status_code} (dimail's: People never deletes users)"
-        note(f"  delete_user({sub!r}): {write}")
+        self._note(f"  delete_user({sub!r}): {write}")
         status(answer, 204, f"DELETE /users/{sub} as People's user, which created it")
         named = self.model.user_deleted(sub)
         self.rb.forget(sub)
@@ -197,7 +205,7 @@ class PermissionSequence(RuleBasedStateMachine):
     def publish_dns(self, domain: str) -> None:
         answer = self.target.call("POST", f"/_fake/dns/{domain}/publish", params={"records": "spec"})
         assert answer.status_code == 200, answer.text
-        note(f"  publish_dns({domain!r})")
+        self._note(f"  publish_dns({domain!r})")
         self.model.published.add(domain)
 
     @rule(domain=domains)
@@ -311,7 +319,7 @@ class PermissionSequence(RuleBasedStateMachine):
         before = self._aliases()
         answer = self.target.call("DELETE", f"/domains/{domain}/aliases/{local}/all", bearer=self.rb.token())
         write = f"DELETE /domains/{domain}/aliases/{local}/all {answer.status_code}"
-        note(f"  delete_every_destination({domain!r}, {local!r}): {write}")
+        self._note(f"  delete_every_destination({domain!r}, {local!r}): {write}")
         status(answer, 204, f"DELETE /domains/{domain}/aliases/{local}/all, the name having destinations")
         named = self.model.aliases_deleted(domain, local)
         exactly_removed(write, "GET /domains/{d}/aliases/", before, self._aliases(), named)
@@ -338,6 +346,35 @@ class PermissionSequence(RuleBasedStateMachine):
         answer = self.target.call("GET", "/users/", auth=self.target.people)
         status(answer, 200, "GET /users/ as People's user")
         return {u["name"] for u in answer.json()} & set(self.made_users)
+
+    # --- the deliberate tour -----------------------------------------------------------------------
+
+    def tour(self) -> None:
+        """Every kind of write and deletion once, beside its neighbours, the invariants after each step:
+        what the random sequences that follow may or may not draw."""
+        self.log = []
+        owner, other = self.create_user(), self.create_user()
+        first, second = self.create_domain(owner), self.create_domain(other)
+        steps: list[Any] = [
+            lambda: self.grant(second, owner, "administrator"),
+            *([lambda: self.publish_dns(first)] if self.target.steerable else []),
+            lambda: self.fetch_status(first),
+            lambda: self.create_mailbox(first, "jean", NAMES[0]),  # sent, or pending on a domain not enabled
+            lambda: self.send_mailbox(first, "marie", NAMES[1]),
+            lambda: self.send_mailbox(first, "marie", NAMES[1]),  # again: the duplicate leaves it as it was
+            lambda: self.send_mailbox(first, "paul", ("marie", "curie")),  # names taken, case aside: refused
+            lambda: self.switch_mailbox(first, "marie", False),
+            lambda: self.switch_mailbox(first, "marie", True),
+            lambda: self.create_alias(first, "contact", "marie"),
+            lambda: self.delete_alias(first, "contact", "marie"),
+            lambda: self.delete_every_destination(first, "info"),
+            lambda: self.revoke_beside_neighbours(first, owner),
+            *([lambda: self.delete_user(second, other)] if not self.target.lacks(DELETE_USER) else []),
+        ]
+        for step in steps:
+            step()
+            for invariant in INVARIANTS:
+                getattr(self, invariant)()
 
     # --- invariants -----------------------------------------------------------------------------
 
@@ -414,6 +451,13 @@ class PermissionSequence(RuleBasedStateMachine):
 def test_permission_sequence(dimail_target: Target, request: pytest.FixtureRequest) -> None:
     PermissionSequence.target = dimail_target
     PermissionSequence.tally = Counter()
+    tour = PermissionSequence()
+    try:
+        tour.tour()
+    except AssertionError as broken:  # the first line names the culprit; the tour's calls follow
+        raise type(broken)(f"{broken}\n  in the deliberate tour, after:\n" + "\n".join(tour.log or [])) from None
+    finally:
+        tour.teardown()
     shrink = not request.config.getoption("--dimail-no-shrink")
     run_state_machine_as_test(PermissionSequence, settings=settings(
         max_examples=examples(request.config), stateful_step_count=12, deadline=None, database=None,

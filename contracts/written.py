@@ -81,7 +81,8 @@ class Written:
         fields = {"is_admin": lax_bool(body.get("is_admin")), "perms": set(body.get("perms") or []),
                   "acls": set(body.get("acls") or []), "identities": set(body.get("identities") or [])}
         self.users[body["name"]] = fields
-        self.rb.same(write, f"the answer to {write}", answer, {"name": body["name"], **_sets(fields)})
+        self.rb.same(write, f"the answer to {write}", answer, self.rb.declared("User", {"name": body["name"],
+                                                                                         **_sets(fields)}))
         self.rb.user(write, body["name"], _sets(fields), uuid=answer.get("uuid") if isinstance(answer, dict) else None)
 
     def user_changed(self, write: str, path: dict[str, str], body: dict[str, Any], answer: Any) -> None:
@@ -94,7 +95,7 @@ class Written:
                 fields[key] = list_edit(fields[key], body[key]) or set()
         if body.get("is_admin") is not None:
             fields["is_admin"] = lax_bool(body["is_admin"])
-        self.rb.same(write, f"the answer to {write}", answer, {"name": name, **_sets(fields)})
+        self.rb.same(write, f"the answer to {write}", answer, self.rb.declared("User", {"name": name, **_sets(fields)}))
         self.rb.user(write, name, _sets(fields))
 
     def allow_created(self, write: str, _: dict[str, str], body: dict[str, Any], answer: Any) -> None:
@@ -165,7 +166,8 @@ class Written:
         alias = {"username": body["user_name"], "domain": domain, "destination": body["destination"],
                  "allow_to_send": lax_bool(body.get("allow_to_send"))}
         self.rb.same(write, f"the answer to {write}", answer, alias)
-        self.rb.alias(write, domain, body["user_name"], body["destination"], alias["allow_to_send"])
+        self.rb.alias(write, domain, body["user_name"], body["destination"], alias["allow_to_send"],
+                      probe=domain in self.domains)
 
     def alias_deleted(self, write: str, path: dict[str, str], _: dict[str, Any], __: Any) -> None:
         self.rb.alias(write, path["domain_name"], path["user_name"], path["destination"], None)

@@ -131,3 +131,18 @@ def mx_blind_to_dns() -> Any:
 
     fake.backend._evaluate = evaluate  # type: ignore[method-assign]
     return fake.app
+
+
+def unsteerable_spec_with_a_broken_key() -> Any:
+    """Looks like a real dimail (no /_fake/), and /spec's DKIM record carries a key nobody can use: what the
+    suite can judge without publishing DNS."""
+    from tests.mutants import _Unsteerable
+
+    fake = _fake()
+    real = fake.backend.domain_spec
+
+    def spec(name: str) -> Any:
+        return [r.model_copy(update={"value": r.value.replace("p=MII", "p=MII!")}) for r in real(name)]
+
+    fake.backend.domain_spec = spec  # type: ignore[method-assign]
+    return _Unsteerable(fake)

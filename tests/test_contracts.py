@@ -178,7 +178,8 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"] == {"passed": 298, "failed": 0, "skipped": 14, "blocked": 0}
+    assert report["counts"] == {"passed": 318, "failed": 0, "skipped": 14, "blocked": 0}
+    assert report["families"]["lifecycle"] == {"passed": 20, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["steering"]["passed"] == 2
     assert report["families"]["schema"]["passed"] == 85 and report["families"]["people"]["passed"] == 13
@@ -277,7 +278,7 @@ def test_an_app_that_cannot_be_built_is_not_usable_exit_7(runs: Runs, request: p
 
 
 @pytest.mark.parametrize(("mutant", "culprit"), [
-    ("allow_not_removed", "GET /allows/: extra ["),
+    ("allow_not_removed", "exact deletion, DELETE /allows/"),
     ("refusal_answers_200", "answered 200, expected 403 (allowed: False)"),
     ("my_domains_ignore_allows", "GET /my/domains as ct"),
     ("renamed_field", "M2 GET /domains/{d}/address/{local}/: the answer lacks `ox_primary_email`"),
