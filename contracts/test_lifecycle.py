@@ -344,12 +344,13 @@ def test_one_record_changed_fails_exactly_its_check(dimail_target: Target, spec:
         records, published, how = [], "", "every record removed"
     else:
         record = spec.one(change.check)
+        named = f"the {record['type'].upper()} record at {spec.host(record)}"
         if change.altered is None:
-            records, published, how = [r for r in spec.records if r is not record], "", f"its record {record} removed"
+            records, published, how = [r for r in spec.records if r is not record], "", f"{named} removed"
         else:
             published = _altered(change.check, record["value"])
             records = [{**r, "value": published} if r is record else r for r in spec.records]
-            how = f"its record {record['target']!r} {record['type']} set to {published!r}"
+            how = f"{named} set to {published!r}"
     zone.publish(records, how)
     code, text = _expected(spec, change, published)
     only_failing(zone.run("check"), change.check, code, text, f"GET /domains/{spec.domain}/check, {how}")
