@@ -190,6 +190,7 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     # accounts and app passwords
     (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
     reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
+    assert int(stateful.split(" writes read back (")[0].rsplit(" ", 1)[1]) > 100, stateful  # and read back
     assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases", "POST /identities",
             "POST /domains/{domain_name}/mailboxes/{user_name}/master_of/{secondary_email}",
             "POST /domains/{domain_name}/mailboxes/{user_name}/app_passwords"} <= set(reached), stateful
