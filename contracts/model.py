@@ -21,6 +21,7 @@ class Model:
     allows: set[tuple[str, str]] = field(default_factory=set)  # (user, domain)
     mailboxes: dict[tuple[str, str], bool] = field(default_factory=dict)  # (domain, local) -> active
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (domain, local) -> "first last"
+    given: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (domain, local) -> (first, last)
     aliases: set[tuple[str, str, str]] = field(default_factory=set)  # (domain, local, destination)
     published: set[str] = field(default_factory=set)  # domains whose DNS the fake publishes
     certified: set[str] = field(default_factory=set)  # certificate issued by a /fix
@@ -38,6 +39,13 @@ class Model:
         self.allows.add((self.people, domain))
         self.access_granted(domain, owner, "owner")
         self.status_fetched(domain)
+
+    def user_deleted(self, sub: str) -> set[tuple[str, str]]:
+        """dimail deletes a user's allows with it (CONTRACT §4.2); returns them."""
+        gone = {(user, domain) for user, domain in self.allows if user == sub}
+        self.users.discard(sub)
+        self.allows -= gone
+        return gone
 
     def access_granted(self, domain: str, sub: str, role: str) -> None:
         if role in MANAGING:
@@ -78,6 +86,8 @@ class Model:
             return False
         self.mailboxes[(domain, local)] = True
         self.names[(domain, local)] = names
+        first, _, last = names.partition(" ")
+        self.given[(domain, local)] = (first, last)
         return True
 
     def pend(self, domain: str, local: str, names: str) -> None:
@@ -108,3 +118,16 @@ class Model:
 
     def aliases_of(self, domain: str) -> set[tuple[str, str]]:
         return {(local, dest) for d, local, dest in self.aliases if d == domain}
+
+    def destinations(self, domain: str, local: str) -> set[str]:
+        return {dest for d, name, dest in self.aliases if (d, name) == (domain, local)}
+
+    def aliases_deleted(self, domain: str, local: str) -> set[tuple[str, str, str]]:
+        """`DELETE …/aliases/{local}/all`: every destination of the name goes; returns them."""
+        gone = {alias for alias in self.aliases if alias[:2] == (domain, local)}
+        self.aliases -= gone
+        return gone
+
+    def viewer(self, domain: str) -> str | None:
+        """A user of the run allowed on the domain (neither admin nor manager): whose `/my/*` show it."""
+        return min((user for user, d in self.allows if d == domain and user != self.people), default=None)

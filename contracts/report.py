@@ -31,6 +31,7 @@ FAMILIES = {
     "steering": "Fake-only steering (simulated DNS, platform faults)",
     "authz": "Authorization matrix (every secured operation x caller class, writes read back)",
     "edits": "List edits (+x / -x / set of perms, acls, identities, by property)",
+    "lifecycle": "Domain checks through the API (what /spec promises, each check)",
 }
 
 

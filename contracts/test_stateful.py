@@ -5,6 +5,8 @@ run's member → mailbox → identity, access to the run's other mailbox (→ ap
 users → allows, with the target's own document judging every answer (status declared, body
 matching its schema, no 5xx beyond dimail's documented quirks).
 This reaches what one generated request never does: the answers about things that exist.
+After every successful write, every read that shows the written object is compared with what was
+sent, field by field (`written.py`); a deletion is read back as gone.
 
 The `name` of every domain and user created is the run's (prefix and counter), so scenarios never
 collide, a replay meets the same answers, and clean-up finds them; every other field is generated
@@ -15,9 +17,11 @@ shortest scenario that showed it.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import hypothesis
 import pytest
@@ -34,8 +38,11 @@ from provisioner.provisioner import PEOPLE_FEATURES
 
 from .conformance import CHECKS, authorization, excused, send
 from .links import DOMAIN, LINKS, USER, depths, linked
+from .expect import ContractBroken
 from .plugin import examples, quick
+from .readback import ReadBack
 from .target import Target
+from .written import Written
 
 pytestmark = pytest.mark.contract("schema")
 
@@ -68,9 +75,12 @@ class Run:
             seen[1] = calls
 
     def verdict(self) -> str:
-        count = sum(n for n, _ in self.failures.values())
+        unread = sum(n for (_, message), (n, _) in self.failures.items() if message.startswith("read-back"))
+        count = sum(n for n, _ in self.failures.values()) - unread
         operations = sorted({op for op, _ in self.failures})
-        lines = [f"{', '.join(operations)}: {count} answers broke the document"]
+        said = [f"{count} answers broke the document"] if count else []
+        said += [f"{unread} writes did not read back as written"] if unread else []
+        lines = [f"{', '.join(operations)}: {', '.join(said)}"]
         for (operation, message), (n, calls) in sorted(self.failures.items()):
             lines += [f"  {operation} (x{n}): {message}", f"    shortest scenario: {' ; '.join(calls)}"]
         return "\n".join(lines)
@@ -86,6 +96,13 @@ def _messages(failure: BaseException) -> list[str]:
         else:
             out.append(str(item).splitlines()[0] if str(item) else type(item).__name__)
     return out
+
+
+def _json(response: Response) -> Any:
+    try:
+        return json.loads(response.content) if response.content else None
+    except ValueError:
+        return None
 
 
 def _takes_public_aliases(case: schemathesis.Case) -> schemathesis.Case:
@@ -167,6 +184,7 @@ def test_linked_scenarios_conform(dimail_target: Target, request: pytest.Fixture
     schema.config.phases.stateful.inference.algorithms = []
     run = Run()
     as_people = authorization(dimail_target, dimail_target.people)  # People's user, as People sends these calls
+    written = Written(ReadBack(dimail_target))
 
     new_domain = schema[DOMAIN[1]][DOMAIN[0]].as_strategy(generation_mode=GenerationMode.POSITIVE).map(
         _takes_public_aliases)
@@ -213,6 +231,13 @@ def test_linked_scenarios_conform(dimail_target: Target, request: pytest.Fixture
                     raise
                 for message in _messages(failure):
                     run.fail(label, message, list(self.calls))
+                return
+            if response.status_code < 300:
+                try:
+                    written.after(*key, urlsplit(response.request.url).path, case.body, _json(response),
+                                  response.status_code)
+                except ContractBroken as broken:
+                    run.fail(label, str(broken), list(self.calls))
 
     _creations_then_deepest(Scenario)
 
@@ -239,7 +264,8 @@ def test_linked_scenarios_conform(dimail_target: Target, request: pytest.Fixture
                 break
 
     reached = ", ".join(f"{k} x{v}" for k, v in sorted(run.successes.items()))
-    summary = f"{run.scenarios} scenarios ({run.series} restarts) over {len(links)} links; answered 2xx: {reached}"
+    summary = f"{run.scenarios} scenarios ({run.series} restarts) over {len(links)} links; answered 2xx: {reached}" \
+              f" — {written.checked} writes read back ({written.rb.reads} reads)"
     print(summary)
     request.node.user_properties.append(("note", summary))
     if run.quirks:
