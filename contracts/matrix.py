@@ -553,7 +553,8 @@ SOURCES_HEAD = """\
 Admins pass every rule (CONTRACT.md §3.5 [real-2024]); no credentials and wrong credentials are refused as
 §2.2 (Basic) and §2.3 (Bearer) say [real-2024]. Section numbers are CONTRACT.md's; tags are its sources:
 [spec] the v0.8.2 document, [people] People's client, [real-2024] dimail's 2024 code and recordings,
-[inferred] the contract's choice where those are silent."""
+[inferred] the contract's choice where those are silent. CONTRACT.md and PEOPLE.md are dimail's reference
+notes, not in this repository: `reference/dimail/README.md` says what they are and where they come from."""
 
 
 if __name__ == "__main__":

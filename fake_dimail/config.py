@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 # The tokens' HS256 secret. Clients never read it (People takes the token as an opaque string), so
 # it is the fake's own, as long as HS256's hash. A shorter one (People's dev stack gives dimail
-# `fake_jwt_secret`, 15 bytes) is taken as dimail takes it, signing the same tokens (security._key).
+# `fake_jwt_secret`, 15 bytes) is taken as dimail takes it, signing the same tokens (security.signing_key).
 DEFAULT_JWT_SECRET = "fake-dimail-development-jwt-secret"  # guess G-jwt-secret
 TOKEN_LIFETIME_SECONDS = 47 * 60  # what the real server issues
 # The largest request body taken (`--max-body`), beyond it 413: dimail sets no limit, People sends a few KB.

@@ -31,7 +31,7 @@ def _jwt() -> ModuleType:
     # PyJWT loads `cryptography` (~50 ms) though HS256 needs none of it: paid at the first token, not at start-up.
     import jwt
 
-    # No warning to silence: a short secret is padded as HMAC pads it (`_key`), so PyJWT never warns.
+    # No warning to silence: a short secret is padded as HMAC pads it (`signing_key`), so PyJWT never warns.
     return jwt
 
 
@@ -43,14 +43,15 @@ _HMAC_SHORT_KEY = 32
 
 
 @functools.cache
-def _key(secret: str) -> bytes:
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of `secret`: the secret itself, zero-padded to 32 bytes (the same tokens, no warning)."""
     key = secret.encode()
     return key.ljust(_HMAC_SHORT_KEY, b"\0")  # unchanged when 32 bytes or more
 
 
 def encode_token(settings: Settings, subject: str, now: float | None = None) -> str:
     issued = int(time.time() if now is None else now)
-    return _jwt().encode({"sub": subject, "exp": issued + settings.token_lifetime}, _key(settings.jwt_secret),
+    return _jwt().encode({"sub": subject, "exp": issued + settings.token_lifetime}, signing_key(settings.jwt_secret),
                          algorithm="HS256")
 
 
@@ -70,7 +71,7 @@ def _claims(settings: Settings, token: str) -> dict[str, object]:
         return {"sub": known[0], "exp": known[1]}
     jwt = _jwt()
     try:
-        claims = jwt.decode(token, _key(settings.jwt_secret), algorithms=["HS256"], options={"require": []}, leeway=0)
+        claims = jwt.decode(token, signing_key(settings.jwt_secret), algorithms=["HS256"], options={"require": []}, leeway=0)
     except jwt.PyJWTError:
         raise errors.forbidden() from None
     exp, sub = claims.get("exp"), claims.get("sub")

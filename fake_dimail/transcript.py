@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, unquote_plus
 
-from .security import _jwt
+from .security import _jwt, signing_key
 
 # Request headers worth keeping (the README's "headers that matter"); the others (Host, User-Agent,
 # Accept, Content-Length, cookies) say nothing about dimail's answer, or are secret.
@@ -197,7 +197,7 @@ def mint_token(secret: str, sub: Any, flags: Iterable[str] = (), now: float | No
         return jwt.encode(claims, None, algorithm="none")
     if "other-secret" in flags:
         secret = "another-secret-not-the-one-of-the-server"
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode(claims, signing_key(secret), algorithm="HS256")
 
 
 # =============================================================================
@@ -318,7 +318,7 @@ class Redactor:
             flags.append("alg-none")
         elif self.jwt_secret is not None and not issued and not self.pseudonyms.known("token", token):
             try:
-                jwt.decode(token, self.jwt_secret, algorithms=[header.get("alg", "HS256")],
+                jwt.decode(token, signing_key(self.jwt_secret), algorithms=[header.get("alg", "HS256")],
                            options={"verify_exp": False})
             except (jwt.PyJWTError, ValueError, TypeError):
                 flags.append("other-secret")
