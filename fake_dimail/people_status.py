@@ -224,7 +224,8 @@ def write(path: Path) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return generated.main(argv, "python -m fake_dimail.people_status", "Print the table of People's statuses, or write it into a document.", "FILE", BEGIN, END, table)
+    return generated.main(argv, "python -m fake_dimail.people_status",
+                          "Print the table of People's statuses, or write it into a document.", "FILE", BEGIN, END, table)
 
 if __name__ == "__main__":
     sys.exit(main())

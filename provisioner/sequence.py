@@ -130,7 +130,8 @@ def undeclared(method: str, calls: list[tuple[str, str, int | None]]) -> list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    return generated.main(argv, "python -m provisioner.sequence", "Print the permission-sequence table, or write it into a README.", "README", BEGIN, END, table)
+    return generated.main(argv, "python -m provisioner.sequence",
+                          "Print the permission-sequence table, or write it into a README.", "README", BEGIN, END, table)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -76,6 +76,21 @@ def test_the_mailbox_listing_is_the_v1_one_of_an_admin(fake: FakeDimail) -> None
     assert (missing.status_code, missing.json()) == (404, {"detail": "Domain not found"})
 
 
+def test_the_operations_a_fault_can_match_are_the_documents(fake: FakeDimail) -> None:
+    client = fake.client()
+    listed = client.get("/_fake/operations").json()
+    document = client.get("/openapi.json").json()["paths"]
+    assert sorted((o["method"], o["path"]) for o in listed) == sorted(
+        (method.upper(), path) for path, ops in document.items() if not path.startswith("/_fake") for method in ops)
+    assert len(listed) == 91
+    summaries = {(o["method"], o["path"]): (o["operation_id"], o["summary"]) for o in listed}
+    check = document["/domains/{domain_name}/check"]["get"]
+    assert summaries[("GET", "/domains/{domain_name}/check")] == (check["operationId"], check["summary"])
+    for operation in listed[:: 10]:  # what the form offers, the fault registry takes
+        added = client.post("/_fake/faults", json={"method": operation["method"], "path": operation["path"]})
+        assert added.status_code == 201, (operation, added.text)
+
+
 # --- in a real browser --------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""People's status rule, shared (`fake_dimail.people_status`), and the fake's prediction of it (`GET /_fake/domains/{d}/people`).
+"""People's status rule (`fake_dimail.people_status`) and the fake's prediction (`GET /_fake/domains/{d}/people`).
 
 The rule is checked branch by branch against CHECKS.md §8; the prediction, which runs
 /fix's repair on a copy instead of calling it, against what the provisioner (People's
