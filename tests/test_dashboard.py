@@ -414,28 +414,29 @@ def test_a_journal_line_opens_on_its_bodies_secrets_redacted_and_filters_by_stat
 LONG = "une-tres-longue-collectivite-territoriale.example.gouv.fr"
 
 
-@pytest.fixture(scope="module")
-def shown() -> Iterator[str]:
-    """A fake of its own holding a bit of everything, for the screenshots."""
-    for url in served("--seed", "people-dev"):
-        fake = FakeDimail(seed="people-dev")
-        fake.add_domain("ok.example.fr", allowed=["la_regie"])
-        fake.add_domain(LONG, people_status="action_required", allowed=["la_regie"])
-        fake.add_domain("failed.example.fr", people_status="failed", allowed=["la_regie"])
-        fake.add_mailbox("ok.example.fr", "jean")
-        fake.add_mailbox("ok.example.fr", "marie", given_name="Marie", sur_name="Curie", active=False)
-        fake.add_alias("ok.example.fr", "contact", "jean@ok.example.fr")
-        fake.add_forward("ok.example.fr", "relay", "smtp:relay.example.org")
-        fake.add_app_password("ok.example.fr", "jean", "thunderbird")
-        fake.add_identity("ok.example.fr", "jean", "sub-1234")
-        fake.add_secondary("ok.example.fr", "jean", "marie@ok.example.fr", "Marie (shared)")
-        assert httpx.put(url + "/_fake/state", json=fake.state()).status_code == 200
-        _create(url, "new.example.fr")
-        _mailbox(url, "ok.example.fr", "paul", "Paul Martin")
-        assert httpx.post(url + "/_fake/faults", json={"method": "GET", "path": "/domains/{domain_name}/check",
-                                                       "answer": 503, "times": 2}).status_code == 201
-        assert httpx.get(url + "/domains/ok.example.fr/check", auth=REGIE).status_code == 503
-        yield url
+@pytest.fixture
+def shown(server: str) -> str:
+    """The module's fake, reset to hold a bit of everything (and nothing of the other tests), for the screenshots."""
+    fake = FakeDimail(seed="people-dev")
+    fake.add_domain("ok.example.fr", allowed=["la_regie"])
+    fake.add_domain(LONG, people_status="action_required", allowed=["la_regie"])
+    fake.add_domain("failed.example.fr", people_status="failed", allowed=["la_regie"])
+    fake.add_mailbox("ok.example.fr", "jean")
+    fake.add_mailbox("ok.example.fr", "marie", given_name="Marie", sur_name="Curie", active=False)
+    fake.add_alias("ok.example.fr", "contact", "jean@ok.example.fr")
+    fake.add_forward("ok.example.fr", "relay", "smtp:relay.example.org")
+    fake.add_app_password("ok.example.fr", "jean", "thunderbird")
+    fake.add_identity("ok.example.fr", "jean", "sub-1234")
+    fake.add_secondary("ok.example.fr", "jean", "marie@ok.example.fr", "Marie (shared)")
+    assert httpx.post(server + "/_fake/reset").status_code == 200  # the other tests' faults go too
+    assert httpx.put(server + "/_fake/state", json=fake.state()).status_code == 200
+    assert httpx.delete(server + "/_fake/requests").status_code == 204
+    _create(server, "new.example.fr")
+    _mailbox(server, "ok.example.fr", "paul", "Paul Martin")
+    assert httpx.post(server + "/_fake/faults", json={"method": "GET", "path": "/domains/{domain_name}/check",
+                                                      "answer": 503, "times": 2}).status_code == 201
+    assert httpx.get(server + "/domains/ok.example.fr/check", auth=REGIE).status_code == 503
+    return server
 
 
 # In the page: names broken inside a word (not after a dot, slash, @ or hyphen), and what sticks out of its box.
