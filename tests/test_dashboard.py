@@ -485,6 +485,7 @@ def test_the_layout_holds_and_leaves_a_screenshot(browser: Any, shown: str, widt
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda r: None if urlsplit(r.url).path.startswith("/_fake/") else errors.append(r.url))
     try:
         page.goto(f"/_fake/ui#domain={LONG}")
         expect(page.locator("#people-status").first).to_have_text("action required")
@@ -502,6 +503,6 @@ def test_the_layout_holds_and_leaves_a_screenshot(browser: Any, shown: str, widt
         _tab(page, "status")
         REPORTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(REPORTS / f"dashboard-{width}x{height}.png"))
-        assert errors == []
+        assert errors == [], "the page's script failed, or it called outside /_fake/"
     finally:
         context.close()
