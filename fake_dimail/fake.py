@@ -240,6 +240,11 @@ class FakeDimail(Seeding):
         """`GET /_fake/domains/{d}/mailboxes`: the domain's mailboxes as an admin's v1 listing shows them."""
         return [m.model_dump(mode="json") for m in self.backend.list_mailboxes(self._root, domain)]
 
+    def people_status(self, domain: str, before: str = "pending") -> dict[str, Any]:
+        """`GET /_fake/domains/{d}/people`: what People would show for the domain after its next status fetch,
+        from a People showing it `before`, with the reason. Changes nothing (/fix/ is predicted on a copy)."""
+        return self.backend.people_view(domain, models.PeopleStatus(before).value).model_dump(mode="json")
+
 
 _DNS_NAME: TypeAdapter[str] = TypeAdapter(models.DnsName)
 

@@ -503,6 +503,44 @@ class StatusChange(BaseModel):
     fixable: bool | None = Field(default=None, description="false: /fix leaves the failing internal checks broken")
 
 
+class PeopleFailing(BaseModel):
+    """A check failing in the answer People reads."""
+
+    check: str
+    internal: bool
+    fixable: bool = Field(description="/fix would repair it (predicted on a copy: external checks never are)")
+    code: str | None = Field(description="its first error's code")
+    detail: str | None = Field(description="its first error's text (what People's domain page shows)")
+
+
+class PeopleView(BaseModel):
+    """What People would show for a domain after its next status fetch (`fake_dimail.people_status`)."""
+
+    domain: str
+    status: PeopleStatus = Field(description="People's status after the fetch")
+    changed: bool = Field(description="false: People keeps the status it showed (`before`)")
+    before: PeopleStatus = Field(description="the status People is assumed to show before (query `before`)")
+    branch: str = Field(description="the rule's branch: ok, external, fixed, unfixed, nothing, other, error")
+    why: str = Field(description="the reason, in one line")
+    calls: list[str] = Field(description="the calls People sends, in order")
+    pending_mailboxes: str = Field(description="what People does with its pending mailboxes (not in dimail yet)")
+    state: str | None = Field(description="the `state` /check would answer now; null: it would crash (500)")
+    failing: list[PeopleFailing] = Field(description="the checks failing in that answer")
+    fix_state: str | None = Field(description="the `state` /fix would answer, predicted on a copy; null: "
+                                              "People would not call it")
+    last_status: PeopleStatus = Field(description="People's status from dimail's last answer (the stored checks)")
+    stale: bool = Field(description="the stored checks differ from what /check would answer now")
+
+
+class Operation(BaseModel):
+    """One of dimail's operations: what a fault can match."""
+
+    method: str
+    path: str = Field(description="its path template")
+    operation_id: str
+    summary: str
+
+
 class FaultMethod(str, enum.Enum):
     ANY = "*"
     GET = "GET"

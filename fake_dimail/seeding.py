@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from . import checks as engine
 from . import models
+from . import people_status as people
 from .backend.base import BOOTSTRAP_USER, hash_password, settled
 from .errors import ApiError, ServerCrash
 from .records import EXTERNAL_CHECKS, INTERNAL_CHECKS, Caller, DomainRecord
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 ADMIN = Caller(BOOTSTRAP_USER, is_admin=True)
 
 STATUSES = ("ok", "broken", "new")
-PEOPLE_STATUSES = ("pending", "enabled", "action_required", "failed", "disabled")
+PEOPLE_STATUSES = people.PEOPLE_STATUSES
 DEFAULT_FEATURES = ("webmail", "mailbox", "alias")
 
 _LOCAL_PART: TypeAdapter[str] = TypeAdapter(models.UserName)
@@ -112,20 +113,6 @@ def people_target(people_status: str, failing: Iterable[str] | None,
         raise SeedError("fixable=True with people_status='failed': People's /fix/ would repair it (enabled); "
                         "leave fixable out")
     return "broken", failing, False
-
-
-def people_status_of(domain: DomainRecord) -> str:
-    """Where People's status logic lands for this dimail state (a valid domain reads as enabled)."""
-    if domain.state == "new":
-        return "pending"
-    if domain.state == "ok":
-        return "enabled"
-    failing = [name for name, result in domain.checks.items() if not result.ok]
-    if any(name in EXTERNAL_CHECKS for name in failing):
-        return "action_required"
-    if any(name in domain.platform.unfixable for name in failing):
-        return "failed"
-    return "enabled"  # People's /fix/ repairs the rest
 
 
 def _same_people_status(current: str, wanted: str) -> bool:
@@ -280,7 +267,7 @@ class Seeding:
     def _refuse_other_status(self, domain: DomainRecord, status: str | None, people_status: str | None,
                              failing: Iterable[str] | None) -> None:
         if people_status is not None:
-            current = people_status_of(domain)
+            current = self.backend.people_fetch(domain.name, last=True).status
             if _same_people_status(current, people_status):
                 return
             shown = f"People shows it {current}"
@@ -307,8 +294,8 @@ class Seeding:
         domain = backend.domains.get(name)
         if domain is None:
             raise SeedError(f"domain {name}: no such domain; add_domain() it first")
-        if people_status is not None and failing is None and _same_people_status(people_status_of(domain),
-                                                                                  people_status):
+        if people_status is not None and failing is None and _same_people_status(
+                backend.people_fetch(name, last=True).status, people_status):
             return backend.get_domain(self._root, name)
         backend.forget_checks(name)
         self._set_status(name, *target)

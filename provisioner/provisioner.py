@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from fake_dimail import people_status as people
+
 from .client import (
     Credentials,
     DimailClient,
@@ -31,8 +33,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 PEOPLE_FEATURES = ["webmail", "mailbox", "alias"]
 PEOPLE_PERMS = ["new_domain", "create_users", "manage_users"]
 MANAGING_ROLES = ("owner", "administrator")
-# People statuses of a mail domain (PEOPLE.md §5).
-PENDING, ENABLED, ACTION_REQUIRED, FAILED = "pending", "enabled", "action_required", "failed"
+# People statuses of a mail domain (PEOPLE.md §5), and People's rule for them (CHECKS.md §8).
+PENDING, ENABLED, ACTION_REQUIRED, FAILED = people.PENDING, people.ENABLED, people.ACTION_REQUIRED, people.FAILED
 
 
 class NotInitialised(DimailError):
@@ -237,26 +239,13 @@ class Provisioner:
         """People's status fetch (CHECKS.md §8): check; ok → enabled (pending mailboxes sent first);
         an external failure → action required; internal failures only → fix → enabled or failed."""
         body = self.client.basic("GET", f"/domains/{domain}/check").json()
-        current = self.statuses.get(domain, PENDING)
-        if body.get("state") == "ok":
-            sent = [] if current == ENABLED else self._send_pending(domain)
-            self.statuses[domain] = ENABLED
-            return DomainStatus(ENABLED, body, sent=sent)
-        if body.get("state") != "broken":
-            return DomainStatus(current, body)
-        external, internal = _failing(body)
-        if external:
-            self.statuses[domain] = ACTION_REQUIRED
-            return DomainStatus(ACTION_REQUIRED, body, details=[body[name]["errors"][0]["detail"] for name in external])
-        if not internal:
-            return DomainStatus(current, body)
-        fixed = self.client.basic("GET", f"/domains/{domain}/fix/").json()
-        external, internal = _failing(fixed)
-        if not external and not internal:
-            self.statuses[domain] = ENABLED  # People does not send pending mailboxes on this path
-        elif internal and not external:
-            self.statuses[domain] = FAILED
-        return DomainStatus(self.statuses.get(domain, current), fixed, fixed=True)
+        outcome = people.fetch(body, lambda: self.client.basic("GET", f"/domains/{domain}/fix/").json(),
+                               self.statuses.get(domain, PENDING))
+        sent = self._send_pending(domain) if outcome.send_pending else []
+        if outcome.changed:
+            self.statuses[domain] = outcome.status
+        return DomainStatus(outcome.status, dict(outcome.answer or body), fixed=outcome.fixed,
+                            details=list(outcome.details), sent=sent)
 
     def _send_pending(self, domain: str) -> list[str]:
         """Send every pending mailbox; one that fails stays pending and the others still go.
@@ -388,10 +377,3 @@ class Provisioner:
         self.client.bearer("DELETE", f"/domains/{domain}/aliases/{local_part}/{destination}", body={},
                            expect=(204,), tolerate=(404,))
 
-
-def _failing(body: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """People's reading: `internal` compared by identity, `ok` by truthiness."""
-    blocks = {name: value for name, value in body.items() if isinstance(value, dict)}
-    external = [n for n, b in blocks.items() if b.get("internal") is False and not b.get("ok")]
-    internal = [n for n, b in blocks.items() if b.get("internal") is True and not b.get("ok")]
-    return external, internal

@@ -9,11 +9,12 @@ these declarations.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from fake_dimail import generated
 
 from .provisioner import Also, Provisioner, Step
 
@@ -62,21 +63,12 @@ def table() -> str:
 
 def readme_section(text: str) -> str | None:
     """The page's copy of the table (None without markers)."""
-    if BEGIN not in text or END not in text:
-        return None
-    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n") + "\n"
+    return generated.section(text, BEGIN, END)
 
 
 def write(path: Path) -> bool:
     """Replace the page's copy; True when it changed."""
-    text = path.read_text(encoding="utf-8")
-    if readme_section(text) is None:
-        raise SystemExit(f"{path}: markers {BEGIN!r} … {END!r} not found")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    new = f"{head}{BEGIN}\n{table()}{END}{tail}"
-    path.write_text(new, encoding="utf-8")
-    return new != text
+    return generated.write(path, BEGIN, END, table())
 
 
 # --- journals against declarations ----------------------------------------------------
@@ -140,16 +132,8 @@ def undeclared(method: str, calls: list[tuple[str, str, int | None]]) -> list[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m provisioner.sequence",
-                                     description="Print the permission-sequence table, or write it into a page.")
-    parser.add_argument("--write", metavar="PAGE", type=Path, help="replace the table between the markers")
-    args = parser.parse_args(argv)
-    if args.write is None:
-        sys.stdout.write(table())
-        return 0
-    print(f"{args.write}: {'updated' if write(args.write) else 'already up to date'}")
-    return 0
-
+    return generated.main(argv, "python -m provisioner.sequence",
+                          "Print the permission-sequence table, or write it into a page.", "PAGE", BEGIN, END, table)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from .. import checks as engine
 from .. import models
+from .. import people_status as people
 from ..errors import ServerCrash
 from ..records import Caller, CheckResult, DomainRecord
 from .base import Base, atomic
+
+# What a dry check compares a DKIM record with when the domain has no key yet: a valid record no zone holds.
+UNBORN_KEY = "v=DKIM1; h=sha256; k=rsa; p=not-generated-yet"
+
+
+def _state_of(results: dict[str, CheckResult]) -> str:
+    return "ok" if all(r.ok for r in results.values()) else "broken"
 
 
 class DomainChecks(Base):
@@ -19,9 +28,12 @@ class DomainChecks(Base):
         assert domain.dkim_public is not None
         return domain.dkim_public
 
-    def _evaluate(self, domain: DomainRecord) -> dict[str, CheckResult]:
+    def _evaluate(self, domain: DomainRecord, dry: bool = False) -> dict[str, CheckResult]:
+        """Every check of `domain` against the simulated DNS. `dry`: change nothing, not even the DKIM key a
+        first check generates (a key not generated yet matches no published record)."""
         mapped = self.state.context_of(domain.name) is not None
-        return engine.evaluate(domain, self.state.dns.resolver(), mapped, lambda: self._dkim(domain))
+        dkim = (lambda: domain.dkim_public or UNBORN_KEY) if dry else (lambda: self._dkim(domain))
+        return engine.evaluate(domain, self.state.dns.resolver(), mapped, dkim)
 
     def _may_issue_certificate(self, domain: DomainRecord) -> bool:
         return "cert" not in domain.platform.unfixable and engine.cnames_pass(domain, self.state.dns.resolver())
@@ -31,12 +43,32 @@ class DomainChecks(Base):
             domain.name, platform=replace(domain.platform, certificate=engine.certificate_hosts(domain))
         )
 
+    def _with_certificate(self, domain: DomainRecord) -> DomainRecord:
+        """A copy of the domain with the certificate issued (the stored one is not touched)."""
+        return replace(domain, platform=replace(domain.platform, certificate=engine.certificate_hosts(domain)))
+
+    def _repaired(self, domain: DomainRecord) -> DomainRecord:
+        """A copy of the domain as /fix leaves dimail's side: broken items repaired unless unfixable, the
+        certificate issued when it may be (CHECKS.md §7). The stored domain is not touched."""
+        platform = domain.platform
+        repaired = replace(domain, platform=replace(platform, broken=platform.broken & platform.unfixable))
+        return self._with_certificate(repaired) if self._may_issue_certificate(domain) else repaired
+
+    def _would_check(self, domain: DomainRecord) -> tuple[DomainRecord, dict[str, CheckResult]]:
+        """What a check would find now, and the domain as it would leave it, without changing anything.
+        Raises ServerCrash where the check crashes."""
+        results = self._evaluate(domain, dry=True)
+        if domain.platform.certs_on_check and not results["cert"].ok and self._may_issue_certificate(domain):
+            domain = self._with_certificate(domain)
+            results = self._evaluate(domain, dry=True)
+        return domain, results
+
     def _check(self, domain: DomainRecord) -> None:
         results = self._evaluate(domain)  # a crash (500) happens here, before anything changes
         if domain.platform.certs_on_check and not results["cert"].ok and self._may_issue_certificate(domain):
             self._issue_certificate(domain)
             results = self._evaluate(domain)
-        state = "ok" if all(r.ok for r in results.values()) else "broken"
+        state = _state_of(results)
         self.state.domains.modify(
             domain.name,
             checks=results,
@@ -68,12 +100,65 @@ class DomainChecks(Base):
         """Repair dimail's side only (never the DNS), then check again (CHECKS.md §7)."""
         domain = self._require_checker(caller, name)
         self._evaluate(domain)  # a crashing check crashes /fix before any repair
-        platform = domain.platform
-        self.state.domains.modify(name, platform=replace(platform, broken=platform.broken & platform.unfixable))
-        if self._may_issue_certificate(domain):
-            self._issue_certificate(domain)
+        self.state.domains.modify(name, platform=self._repaired(domain).platform)
         self._check(domain)
         return self._domain_view(domain)
+
+    @atomic
+    def people_fetch(self, name: str, before: str = people.PENDING, last: bool = False) -> people.Fetch:
+        """What People's next status fetch of the domain would conclude (`fake_dimail.people_status`), changing
+        nothing: /check answered as it would be now (`last`: as dimail last answered, the stored results),
+        /fix/ predicted by running its repair and check on a copy of the domain."""
+        domain = self._domain(name)
+        checked = domain if last else self._dry_checked(domain)
+        if checked is None:
+            return people.fetch(None, dict, before)
+
+        def fix() -> dict[str, Any] | None:
+            fixed = self._dry_fixed(checked)
+            return None if fixed is None else self._answer(fixed)
+
+        return people.fetch(self._answer(checked), fix, before)
+
+    @atomic
+    def people_view(self, name: str, before: str = people.PENDING) -> models.PeopleView:
+        """`people_fetch` with its reasons, for the control plane and the dashboard."""
+        domain = self._domain(name)
+        now = self.people_fetch(name, before)
+        last = self.people_fetch(name, before, last=True)
+        checked = self._dry_checked(domain)
+        fixed = self._dry_fixed(checked) if checked is not None else None
+        failing = []
+        for check, result in (checked.checks if checked is not None else {}).items():
+            if not result.ok:
+                code, detail = result.errors[0] if result.errors else (None, None)
+                repaired = fixed is not None and fixed.checks[check].ok
+                failing.append(models.PeopleFailing(check=check, internal=result.internal, fixable=repaired,
+                                                    code=code, detail=detail))
+        return models.PeopleView(
+            domain=name, status=now.status, changed=now.changed, before=before, branch=now.branch, why=now.why,
+            calls=[call.replace("{d}", name) for call in now.calls],
+            pending_mailboxes=now.pending_mailboxes.replace("{d}", name),
+            state=checked.state if checked is not None else None, failing=failing,
+            fix_state=fixed.state if now.fixed and fixed is not None else None, last_status=last.status,
+            stale=checked is None or (checked.state, checked.checks) != (domain.state, domain.checks),
+        )
+
+    def _dry_checked(self, domain: DomainRecord) -> DomainRecord | None:
+        """A copy of the domain as a /check now would leave it; None where the check crashes (500)."""
+        try:
+            checked, results = self._would_check(domain)
+        except ServerCrash:
+            return None
+        return replace(checked, checks=results, state=_state_of(results))
+
+    def _dry_fixed(self, domain: DomainRecord) -> DomainRecord | None:
+        """A copy of the domain as a /fix now would leave it; None where it crashes."""
+        return self._dry_checked(self._repaired(domain))
+
+    def _answer(self, domain: DomainRecord) -> dict[str, Any]:
+        """The JSON body a check of `domain` answers, as People reads it."""
+        return self._domain_view(domain).model_dump(mode="json")
 
     @atomic
     def domain_spec(self, name: str) -> list[models.DomainSpec]:

@@ -6,12 +6,14 @@ these routes exist for developers and tests, never for People.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.routing import APIRoute
 
 from .. import errors, models
 from ..faults import Faults
+from ..guard import is_control
 from ..seeding import Seeder, SeedError
 from ..strict_json import DimailRoute
 from ._common import BackendDep
@@ -87,6 +89,34 @@ async def put_status(domain_name: str, body: models.StatusChange, backend: Backe
             status=body.status.value if body.status else None, failing=body.failing, fixable=body.fixable)
     except SeedError as exc:
         raise errors.unprocessable(str(exc)) from None
+
+
+@router.get("/domains/{domain_name}/people", operation_id="fake_get_people_status",
+            summary="What People would show for a domain after its next status fetch",
+            responses={404: {"description": "Not found", "model": models.NotFound}})
+async def get_people_status(
+    domain_name: str, backend: BackendDep,
+    before: Annotated[models.PeopleStatus, Query(description="the status People shows before the fetch")]
+    = models.PeopleStatus.pending,
+) -> models.PeopleView:
+    """People's status rule (`fake_dimail.people_status`, CHECKS.md §8) applied to the answer `/check` would
+    give now, with the reason. Nothing changes: `/fix/`'s answer is predicted by running dimail's repair and
+    check on a copy of the domain, and no DKIM key is generated."""
+    return backend.people_view(domain_name, before.value)
+
+
+@router.get("/operations", operation_id="fake_list_operations", summary="List dimail's operations")
+async def list_operations(request: Request) -> list[models.Operation]:
+    """Every operation of the API (not `/_fake/`): method, path template, id and summary, what a fault matches."""
+    return operations_of(request.app)
+
+
+def operations_of(app: Any) -> list[models.Operation]:
+    return [models.Operation(method=method, path=route.path, operation_id=route.operation_id or route.name,
+                             summary=route.summary or "")
+            for route in app.routes
+            if isinstance(route, APIRoute) and route.include_in_schema and not is_control(route.path)
+            for method in sorted(route.methods)]
 
 
 async def _faults(request: Request) -> Faults:
