@@ -8,10 +8,14 @@ of every answer. Names follow the document's component schemas.
 from __future__ import annotations
 
 import enum
+import functools
+import os
 import uuid as uuid_module
-from typing import Annotated, Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Annotated, Any, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
 from typing_extensions import TypeAliasType
 
 from .errors import BREAKABLE_CHECKS
@@ -82,6 +86,102 @@ class MailboxStatus(str, enum.Enum):
 class MailboxType(str, enum.Enum):
     alias = "alias"
     mailbox = "mailbox"
+
+
+# --- listings: rows sent as JSON, models for Python callers ------------------------
+
+M = TypeVar("M", bound=BaseModel)
+Row = dict[str, Any]
+
+# Set by the test suite (tests/conftest.py; the servers it starts inherit it): every row of a `Listing`
+# is then validated too, and must serialise exactly as its model does.
+CHECK_ROWS = os.environ.get("FAKE_DIMAIL_CHECK_ROWS") == "1"
+
+
+class Listing(Sequence[M]):
+    """A listing as the backend builds it: rows, one JSON-ready dict per item, holding the model's fields
+    in the model's order as validation then serialisation would give them (enum values, not members;
+    tuples for lists; nested bodies as dicts).
+
+    The rows are turned into the JSON answer as they come, a few hundred at a time, and dropped: no
+    model is built and validated per item, and nothing the listing builds lives long enough for the
+    garbage collector to walk it (a listing of 10,000 spent most of its time on both). The routes send
+    `json()` as it is (`strict_json.DimailRoute`); Python callers (FakeDimail, tests) see a sequence
+    of models, validated from that JSON on first use.
+    """
+
+    __slots__ = ("model", "_json", "_count", "_models")
+
+    def __init__(self, model: type[M], rows: Iterable[Row]) -> None:
+        self.model = model
+        self._json, self._count = _json_array(model, rows)
+        self._models: list[M] | None = None
+
+    def json(self) -> bytes:
+        """The JSON body, byte for byte what FastAPI sends for `list[model]`."""
+        return self._json
+
+    def _items(self) -> list[M]:
+        if self._models is None:
+            self._models = _list_adapter(self.model).validate_json(self._json)
+        return self._models
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> M: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[M]: ...
+    def __getitem__(self, index: int | slice) -> M | list[M]:
+        return self._items()[index]
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Listing):
+            return self.model is other.model and self._json == other._json
+        return self._items() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+_CHUNK = 256
+
+
+def _json_array(model: type[BaseModel], rows: Iterable[Row]) -> tuple[bytes, int]:
+    """`rows` as one JSON array, serialised `_CHUNK` rows at a time; and how many there were."""
+    parts: list[bytes] = []
+    chunk: list[Row] = []
+    count = 0
+    for row in rows:
+        if CHECK_ROWS:
+            check_row(model, row)
+        chunk.append(row)
+        if len(chunk) == _CHUNK:
+            parts.append(pydantic_core.to_json(chunk)[1:-1])
+            count += _CHUNK
+            chunk.clear()
+    if chunk:
+        parts.append(pydantic_core.to_json(chunk)[1:-1])
+        count += len(chunk)
+    return b"[" + b",".join(parts) + b"]", count
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def check_row(model: type[BaseModel], row: Row) -> None:
+    """A row must be what validating it and serialising the model gives, byte for byte and key for key."""
+    body = model.model_validate(row)
+    assert list(row) == list(model.model_fields), f"{model.__name__}: keys {list(row)}"
+    assert pydantic_core.to_json(row) == body.model_dump_json().encode(), (row, body)
 
 
 # --- errors ----------------------------------------------------------------
