@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import TypeAdapter
 
 from . import errors, models
@@ -18,9 +17,11 @@ from .faults import Faults
 from .routes.control_state import index_of
 from .seeding import Seeding
 from .security import encode_token
-from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
 from .shutdown import shutdown_of
+
+if TYPE_CHECKING:
+    import httpx
 
 class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
@@ -53,6 +54,10 @@ class FakeDimail(Seeding):
 
     def client(self, follow_redirects: bool = True, **kwargs: Any) -> httpx.Client:
         """An `httpx.Client` whose requests go straight to the app."""
+        import httpx  # a third of the import's cost, for what only in-process HTTP clients need
+
+        from .transport import ASGISyncTransport
+
         return httpx.Client(
             transport=ASGISyncTransport(self.app),
             base_url=self.base_url,
@@ -62,6 +67,8 @@ class FakeDimail(Seeding):
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """For `httpx.AsyncClient(transport=...)`."""
+        from .transport import ASGIAsyncTransport
+
         return ASGIAsyncTransport(self.app)
 
     def reset(self, reseed: bool = True) -> None:

@@ -5,7 +5,6 @@ constraints decide the exact 422 bodies; response models fix the field order
 of every answer. Names follow the document's component schemas.
 """
 
-from __future__ import annotations
 
 import enum
 import functools
@@ -86,6 +85,28 @@ class MailboxStatus(str, enum.Enum):
 class MailboxType(str, enum.Enum):
     alias = "alias"
     mailbox = "mailbox"
+
+
+class Body(BaseModel):
+    """Every body: its validator and serialiser are made when first needed, not at import (a route is
+    built, a body validated): a fifth of what importing the fake cost."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+def stop_deferring() -> None:
+    """From now on, an adapter of a body is built when made, not at its first use.
+
+    Called before the first route is built (`strict_json.LazyRoute`): FastAPI makes its adapters of
+    the route's bodies inside a filter of pydantic's UnsupportedFieldAttributeWarning (about the
+    parameter's alias), and an adapter still deferred then would be built, and warn, outside of it,
+    in a user's test run.
+    """
+    bodies = [Body]
+    while bodies:
+        body = bodies.pop()
+        body.model_config["defer_build"] = False
+        bodies.extend(body.__subclasses__())
 
 
 # --- listings: rows sent as JSON, models for Python callers ------------------------
@@ -187,7 +208,7 @@ def check_row(model: type[BaseModel], row: Row) -> None:
 # --- errors ----------------------------------------------------------------
 
 
-class Detail(BaseModel):
+class Detail(Body):
     detail: str
 
 
@@ -214,12 +235,12 @@ class Moving(Detail):
 # --- token, users, allows --------------------------------------------------
 
 
-class Token(BaseModel):
+class Token(Body):
     access_token: str
     token_type: str
 
 
-class CreateUser(BaseModel):
+class CreateUser(Body):
     name: str
     password: str
     is_admin: bool
@@ -228,7 +249,7 @@ class CreateUser(BaseModel):
     identities: list[str] = []
 
 
-class UpdateUser(BaseModel):
+class UpdateUser(Body):
     password: str | None = None
     is_admin: bool | None = None
     perms: list[str] | None = None
@@ -236,7 +257,7 @@ class UpdateUser(BaseModel):
     identities: list[str] | None = None
 
 
-class User(BaseModel):
+class User(Body):
     name: str
     is_admin: bool
     uuid: uuid_module.UUID
@@ -245,7 +266,7 @@ class User(BaseModel):
     identities: list[str]
 
 
-class Allowed(BaseModel):
+class Allowed(Body):
     user: str
     domain: str
 
@@ -253,19 +274,19 @@ class Allowed(BaseModel):
 # --- domains ---------------------------------------------------------------
 
 
-class TestErr(BaseModel):
+class TestErr(Body):
     code: str
     detail: str
 
 
-class TestResult(BaseModel):
+class TestResult(Body):
     __test__ = False  # not a pytest class, whatever its name says
     ok: bool = True
     internal: bool = False
     errors: list[TestErr] = []
 
 
-class CreateDomain(BaseModel):
+class CreateDomain(Body):
     name: DomainName
     delivery: Delivery = Delivery.virtual
     features: list[DomainFeature]
@@ -283,7 +304,7 @@ class CreateDomain(BaseModel):
     store_name: str | None = None
 
 
-class UpdateDomain(BaseModel):
+class UpdateDomain(Body):
     delivery: Delivery | None = None
     transport: OptionalTransport | None = None
     features: list[str] | None = None
@@ -304,7 +325,7 @@ _EXTERNAL = {"ok": True, "internal": False, "errors": []}
 _INTERNAL = {"ok": True, "internal": True, "errors": []}
 
 
-class Domain(BaseModel):
+class Domain(Body):
     name: str
     state: str
     valid: bool = True
@@ -334,7 +355,7 @@ class Domain(BaseModel):
     cert: TestResult = TestResult.model_validate(_INTERNAL)
 
 
-class DomainSpec(BaseModel):
+class DomainSpec(Body):
     target: str
     type: str
     value: str
@@ -343,7 +364,7 @@ class DomainSpec(BaseModel):
 # --- mailboxes -------------------------------------------------------------
 
 
-class CreateMailbox(BaseModel):
+class CreateMailbox(Body):
     givenName: str | None = None
     surName: str | None = None
     displayName: str | None = None
@@ -352,7 +373,7 @@ class CreateMailbox(BaseModel):
     store: str | None = None
 
 
-class UpdateMailbox(BaseModel):
+class UpdateMailbox(Body):
     domain: DomainName | None = None
     user_name: UserName | None = None
     givenName: str | None = None
@@ -364,7 +385,7 @@ class UpdateMailbox(BaseModel):
     store: str | None = None
 
 
-class Mailbox(BaseModel):
+class Mailbox(Body):
     type: MailboxType
     status: MailboxStatus
     active: MailboxActive
@@ -376,44 +397,44 @@ class Mailbox(BaseModel):
     rate_limit: str | None = None
 
 
-class NewMailbox(BaseModel):
+class NewMailbox(Body):
     email: str
     password: str
 
 
-class MailboxExtraOx(BaseModel):
+class MailboxExtraOx(Body):
     model_config = ConfigDict(extra="allow")
     given_name: str
     sur_name: str
     display_name: str
 
 
-class MailboxExtraSchedule(BaseModel):
+class MailboxExtraSchedule(Body):
     max: int = 12
 
 
-class MailboxExtra(BaseModel):
+class MailboxExtra(Body):
     ox: MailboxExtraOx | None = None
     schedule: MailboxExtraSchedule | None = None
 
 
-class UpdateMailboxExtraOx(BaseModel):
+class UpdateMailboxExtraOx(Body):
     model_config = ConfigDict(extra="allow")
     given_name: str | None = None
     sur_name: str | None = None
     display_name: str | None = None
 
 
-class UpdateMailboxExtraSchedule(BaseModel):
+class UpdateMailboxExtraSchedule(Body):
     max: int = 12
 
 
-class UpdateMailboxExtra(BaseModel):
+class UpdateMailboxExtra(Body):
     ox: UpdateMailboxExtraOx | None = None
     schedule: UpdateMailboxExtraSchedule | None = None
 
 
-class CreateMailbox2(BaseModel):
+class CreateMailbox2(Body):
     features: list[MailboxFeature]
     extras: MailboxExtra | None = None
     additionalSenders: list[str] | None = None
@@ -422,7 +443,7 @@ class CreateMailbox2(BaseModel):
     quota: QuotaValue | None = None
 
 
-class UpdateMailbox2(BaseModel):
+class UpdateMailbox2(Body):
     domain: DomainName | None = None
     user_name: UserName | None = None
     features: list[str] | None = None
@@ -435,7 +456,7 @@ class UpdateMailbox2(BaseModel):
     quota: OptionalQuotaValue | None = None
 
 
-class Mailbox2(BaseModel):
+class Mailbox2(Body):
     type: MailboxType
     imap_active: MailboxActive
     smtp_active: MailboxActive
@@ -448,12 +469,12 @@ class Mailbox2(BaseModel):
     quota: QuotaValue | None = None
 
 
-class CreateMailboxCode(BaseModel):
+class CreateMailboxCode(Body):
     expires_in: int | None = 3600
     maxuse: int | None = 1
 
 
-class MailboxCode(BaseModel):
+class MailboxCode(Body):
     email: str
     code: str
     expires_at: int | None
@@ -462,17 +483,17 @@ class MailboxCode(BaseModel):
     nbuse: int
 
 
-class MailboxForcePassword(BaseModel):
+class MailboxForcePassword(Body):
     password: str | None
     save_password: bool = True
     restore_password: bool = False
 
 
-class MailboxPassword(BaseModel):
+class MailboxPassword(Body):
     password: str
 
 
-class Address(BaseModel):
+class Address(Body):
     domain_name: DomainName
     user_name: UserName
     is_alias: bool = False
@@ -486,19 +507,19 @@ class Address(BaseModel):
 # --- aliases ---------------------------------------------------------------
 
 
-class CreateAlias(BaseModel):
+class CreateAlias(Body):
     user_name: UserName
     destination: AliasDest
     allow_to_send: bool | None = None
     description: str | None = None
 
 
-class UpdateAlias(BaseModel):
+class UpdateAlias(Body):
     allow_to_send: bool | None = None
     description: str | None = None
 
 
-class Alias(BaseModel):
+class Alias(Body):
     username: str
     domain: str
     destination: str
@@ -519,7 +540,7 @@ class DnsRecordType(str, enum.Enum):
     ns = "ns"
 
 
-class DnsRecord(BaseModel):
+class DnsRecord(Body):
     """One record of a simulated zone, in the shape /spec returns."""
 
     model_config = ConfigDict(extra="forbid")
@@ -546,7 +567,7 @@ class InternalCheck(str, enum.Enum):
     cert = "cert"
 
 
-class PlatformState(BaseModel):
+class PlatformState(Body):
     """dimail's side of a domain, as its internal checks see it."""
 
     broken: list[InternalCheck] = Field(description="internal items a test has broken (not cert)")
@@ -556,7 +577,7 @@ class PlatformState(BaseModel):
     certs_on_check: bool = Field(description="/check issues the certificate too (not only /fix)")
 
 
-class PlatformChange(BaseModel):
+class PlatformChange(Body):
     model_config = ConfigDict(extra="forbid")
 
     broken: list[InternalCheck] | None = None
@@ -586,7 +607,7 @@ class FaultKind(str, enum.Enum):
     timeout = "timeout"
 
 
-class NewFault(BaseModel):
+class NewFault(Body):
     """What to inject, and into which requests."""
 
     model_config = ConfigDict(extra="forbid")
@@ -618,7 +639,7 @@ class SeedName(str, enum.Enum):
     empty = "empty"
 
 
-class FakeIndex(BaseModel):
+class FakeIndex(Body):
     fake: str = Field(description="always `fake-dimail`: what answers here is not dimail")
     version: str = Field(description="the fake's version")
     imitates: str = Field(description="the dimail version whose API it answers as")
@@ -628,7 +649,7 @@ class FakeIndex(BaseModel):
     dashboard: str
 
 
-class JournalEntry(BaseModel):
+class JournalEntry(Body):
     id: int = Field(description="increasing over the server's life: `since=<id>` gives what came after")
     time: float = Field(description="when the request arrived, epoch seconds")
     method: str
@@ -647,42 +668,42 @@ NextHop = _constrained(
 AddressName = _constrained("AddressName", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
 
 
-class Forward(BaseModel):
+class Forward(Body):
     domain: DomainName
     username: UserName
     nexthop: str
 
 
-class CreateForward(BaseModel):
+class CreateForward(Body):
     nexthop: NextHop
 
 
-class UpdateForward(BaseModel):
+class UpdateForward(Body):
     nexthop: NextHop
 
 
-class PubAlias(BaseModel):
+class PubAlias(Body):
     alias: str
     description: str
 
 
-class CreatePubAlias(BaseModel):
+class CreatePubAlias(Body):
     domain: DomainName
     destination: AddressName
     description: str
 
 
-class UpdatePubAlias(BaseModel):
+class UpdatePubAlias(Body):
     description: str
 # --- system (/system/…) -------------------------------------------------------
 
 
-class ModuleStatus(BaseModel):
+class ModuleStatus(Body):
     status: bool = True
     detail: list[str] = []
 
 
-class ServerStatus(BaseModel):
+class ServerStatus(Body):
     remote_module: ModuleStatus
     certbot_module: ModuleStatus
     opendkim_module: ModuleStatus
@@ -695,27 +716,27 @@ class ServerStatus(BaseModel):
     status: bool
 
 
-class ApiVersion(BaseModel):
+class ApiVersion(Body):
     version: str
     changelog: list[str]
 
 
-class TechDomain(BaseModel):
+class TechDomain(Body):
     tech_name: str
     host_name: str
 
 
-class Limit(BaseModel):
+class Limit(Body):
     seconds: int
     emails: int
 
 
-class RateLimit(BaseModel):
+class RateLimit(Body):
     name: str
     limits: list[Limit]
 
 
-class StoreInfo(BaseModel):
+class StoreInfo(Body):
     name: str
     host: str
     transport: str
@@ -734,7 +755,7 @@ class MailboxStorage(str, enum.Enum):
     unknown = "unknown"
 
 
-class MailboxInfo(BaseModel):
+class MailboxInfo(Body):
     email: str
     storage: MailboxStorage = MailboxStorage.unknown
     store: str | None = None
@@ -744,14 +765,14 @@ class MailboxInfo(BaseModel):
     moving_away: bool = False
 
 
-class CheckContext(BaseModel):
+class CheckContext(Body):
     cid: int
     name: str
     schema_name: str
     domains: list[str]
 
 
-class CheckContexts(BaseModel):
+class CheckContexts(Body):
     contexts: list[CheckContext]
 
 
@@ -762,7 +783,7 @@ class ContextStatus(str, enum.Enum):
     same = "same"
 
 
-class CheckedContext(BaseModel):
+class CheckedContext(Body):
     cid: int
     name: str
     schema_name: str
@@ -771,12 +792,12 @@ class CheckedContext(BaseModel):
     comment: list[str]
 
 
-class CheckedContexts(BaseModel):
+class CheckedContexts(Body):
     contexts: list[CheckedContext]
     schemas: dict[str, str]
 
 
-class MovingMailbox(BaseModel):
+class MovingMailbox(Body):
     username: str
     password: str
     active: str | None = None
@@ -785,23 +806,23 @@ class MovingMailbox(BaseModel):
     rate_limit: str | None
 
 
-class MovingAlias(BaseModel):
+class MovingAlias(Body):
     alias: str
     destination: str
 
 
-class MovingSender(BaseModel):
+class MovingSender(Body):
     login: str
     sender: str
 
 
-class MovingDkim(BaseModel):
+class MovingDkim(Body):
     selector: str | None
     private: str | None
     public: str | None
 
 
-class ImportDomain(BaseModel):
+class ImportDomain(Body):
     moving_from: str
     moving_mailboxes: list[MovingMailbox]
     moving_aliases: list[MovingAlias]
@@ -809,11 +830,11 @@ class ImportDomain(BaseModel):
     moving_dkim: MovingDkim | None
 
 
-class UpdateDatabase(BaseModel):
+class UpdateDatabase(Body):
     move_to: str
 
 
-class SchemaName(BaseModel):
+class SchemaName(Body):
     name: str
 
 
@@ -824,7 +845,7 @@ class FailedMove(Detail):
 # The fake's steering of moves and of the mail queue (`/_fake/`), not dimail's.
 
 
-class MoveChange(BaseModel):
+class MoveChange(Body):
     """Put a domain in "moving" state: coming from another platform, or leaving for one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -835,14 +856,14 @@ class MoveChange(BaseModel):
                                                              "`moving_away`)")
 
 
-class MoveState(BaseModel):
+class MoveState(Body):
     domain: str
     moving_from: str | None
     moving_to: str | None
     pending: list[str] = Field(description="mailboxes still to be moved here, by e-mail")
 
 
-class QueuedMailView(BaseModel):
+class QueuedMailView(Body):
     queue_id: str
     email: str
 
@@ -859,17 +880,17 @@ class AppPasswordType(str, enum.Enum):
     calcarddav = "calcarddav"
 
 
-class CreateAppPassword(BaseModel):
+class CreateAppPassword(Body):
     name: str
     type: AppPasswordType
 
 
-class NewAppPassword(BaseModel):
+class NewAppPassword(Body):
     uuid: uuid_module.UUID
     password: str
 
 
-class AppPassword(BaseModel):
+class AppPassword(Body):
     uuid: uuid_module.UUID
     name: str
     type: AppPasswordType
@@ -880,18 +901,18 @@ class AppPassword(BaseModel):
     ip_address: str | None = None
 
 
-class CreateSecondary(BaseModel):
+class CreateSecondary(Body):
     displayName: str | None = None
 
 
-class Secondary(BaseModel):
+class Secondary(Body):
     domain_name: str
     user_name: str
     master_of: str
     displayName: str | None = None
 
 
-class CreateIdentity(BaseModel):
+class CreateIdentity(Body):
     proconnect: str
     email: AddressName
     password: str
@@ -900,23 +921,23 @@ class CreateIdentity(BaseModel):
 # --- my/, public, webhook, logs ---------------------------------------------------
 
 
-class VisibleResources(BaseModel):
+class VisibleResources(Body):
     aliases: list[str]
     domains: list[str]
     mailboxes: list[str]
 
 
-class ServerLogs(BaseModel):
+class ServerLogs(Body):
     logs: list[str]
 
 
-class CrashInfo(BaseModel):
+class CrashInfo(Body):
     name: str
     size: int
     date: str
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(Body):
     """What the fake reads from the webhook's undeclared body (guess: dimail's own field names)."""
 
     email: str

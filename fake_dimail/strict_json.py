@@ -1,5 +1,6 @@
-"""Refuse JSON that the real server could take in but never answer with.
+"""The route classes: dimail's (`DimailRoute`), and routes built when first used (`LazyRoute`).
 
+dimail's routes refuse JSON that the real server could take in but never answer with.
 Python's parser accepts `NaN`, `Infinity`, numbers like `1e400` and lone
 UTF-16 surrogates (`"\\ud800"`); dimail would then crash while encoding its
 answer or store a value that breaks every later read. The fake refuses such
@@ -13,17 +14,21 @@ import functools
 import inspect
 import json
 import math
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.routing import compile_path, get_name
 
 from . import models
 from .errors import MOVING_DECLARED
 from .models import Listing
 
 NOT_FINITE = "Out of range float values are not JSON compliant"
+_BUILDING = threading.RLock()
+_stop_deferring = functools.cache(models.stop_deferring)  # once, before the first route is built
 SURROGATE = "Lone surrogate in string"
 
 
@@ -53,8 +58,44 @@ class StrictJSONRequest(Request):
         return self._json
 
 
-class DimailRoute(APIRoute):
-    """dimail's routes: strict JSON bodies, 410 where declared, and listings sent as the backend built them.
+class LazyRoute(APIRoute):
+    """An APIRoute built when first used.
+
+    FastAPI analyses an operation's parameters and prepares its validators and serialisers when the route
+    is made, most of what importing the app cost. Here a route is made with what routing reads (path,
+    name, methods, the path's pattern) and FastAPI's own construction runs at the first read of anything
+    else: when a request reaches the route, or when the OpenAPI document is made.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        # What starlette's matching and url_path_for read, as APIRoute would set it.
+        self.path, self.endpoint = path, endpoint
+        self.name = get_name(endpoint) if kwargs.get("name") is None else kwargs["name"]
+        self.methods = {method.upper() for method in kwargs.get("methods") or ["GET"]}
+        self.path_regex, self.path_format, self.param_convertors = compile_path(path)
+        self._arguments: tuple[str, Callable[..., Any], dict[str, Any]] | None = (path, endpoint, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for an attribute not set yet: build the route once, then read it as APIRoute set it.
+        arguments = self.__dict__.get("_arguments")
+        if arguments is None or name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with _BUILDING:
+            # Another thread may have built it meanwhile; this one, building, reads what is not set yet.
+            if self._arguments is not None and not self.__dict__.get("_building"):
+                self._building = True
+                try:
+                    path, endpoint, kwargs = arguments
+                    _stop_deferring()
+                    super().__init__(path, endpoint, **kwargs)
+                    self._arguments = None
+                finally:
+                    self._building = False
+        return object.__getattribute__(self, name)
+
+
+class DimailRoute(LazyRoute):
+    """dimail's routes: strict JSON bodies, 410 where declared, listings sent as the backend built them.
 
     An endpoint returning a `models.Listing` answers its rows as JSON bytes, with the route's status:
     the same bytes and headers FastAPI would send for the list of models, without building and

@@ -16,33 +16,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from http import HTTPStatus
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import httpx
 from starlette.types import ASGIApp, Message
 
 from . import errors
+from .faults import InjectedFault, reason_phrase
 
 CLIENT = ("127.0.0.1", 50000)
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def reason_phrase(status: int) -> str:
-    """The standard phrase of a status; "" for one HTTP names none (a 520, say), as a server sends it."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-class InjectedFault(Exception):
-    """Raised by the app for a connection-level fault: the in-process transport turns it
-    into the client library's own exception (`kind` is "connection-error" or "timeout")."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
 
 
 @dataclass(frozen=True)
