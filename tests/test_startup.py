@@ -13,6 +13,14 @@ def run(code: str, *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *options, "-c", code], capture_output=True, text=True, timeout=120)
 
 
+def run_through(code: str, *options: str) -> str:
+    """Run `code` in a fresh interpreter, which must get past its last line; what it wrote to stderr."""
+    done = run(code + '\nprint("done")\n', *options)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "done"
+    return done.stderr
+
+
 def test_importing_the_fake_leaves_out_what_only_some_requests_need():
     code = f"import sys, fake_dimail.fake; print([m for m in {DEFERRED!r} if m in sys.modules])"
     done = run(code)
@@ -40,11 +48,8 @@ assert fake.client().delete("/token/").status_code == 405
 assert built() == ["/token/"], built()
 assert "/domains/{domain_name}/mailboxes/" in fake.app.openapi()["paths"]
 assert len(built()) == len(routes)
-print("done")
 """
-    done = run(code)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "done"
+    run_through(code)
 
 
 def test_threads_reaching_a_route_first_together_build_it_once():
@@ -68,11 +73,8 @@ for thread in threads:
     thread.join()
 assert statuses == [200] * 8, statuses
 assert len({id(app) for app in apps}) == 1
-print("done")
 """
-    done = run(code)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "done"
+    run_through(code)
 
 
 def test_building_routes_late_warns_of_nothing():
@@ -85,9 +87,6 @@ assert api.get("/domains/").status_code == 200
 assert api.put("/_fake/state", json=fake.state()).status_code == 200
 assert api.get("/openapi.json").status_code == 200
 assert api.get("/docs").status_code == 200
-print("done")
 """
-    done = run(code, "-W", "error::UserWarning", "-W", "error::DeprecationWarning")
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "done"
-    assert "Warning" not in done.stderr.replace("ResourceWarning", "")
+    stderr = run_through(code, "-W", "error::UserWarning", "-W", "error::DeprecationWarning")
+    assert "Warning" not in stderr.replace("ResourceWarning", "")
