@@ -100,10 +100,10 @@ class Mailboxes(Base):
     def _v1_active(row: MailboxRecord | None) -> str:
         if row is None:
             return "unknown"
-        flags = {row.imap_active, row.smtp_active}
-        if "wait" in flags:
+        imap, smtp = row.imap_active, row.smtp_active
+        if imap == "wait" or smtp == "wait":
             return "wait"
-        return "yes" if flags == {"yes"} else "no"
+        return "yes" if imap == smtp == "yes" else "no"
 
     def _mailbox_row(self, domain: DomainRecord, email: str, row: MailboxRecord | None, ox: OxUser | None) -> Row:
         return {
