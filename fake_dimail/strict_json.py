@@ -104,7 +104,7 @@ class DimailRoute(LazyRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if inspect.iscoroutinefunction(endpoint):
-            endpoint = _sending_listings(endpoint, kwargs.get("status_code") or 200, kwargs.get("response_model"))
+            endpoint = _sending_listings(endpoint, self)
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -121,16 +121,15 @@ class DimailRoute(LazyRoute):
         return strict
 
 
-def _sending_listings(
-    endpoint: Callable[..., Coroutine[Any, Any, Any]], status: int, declared: Any
-) -> Callable[..., Any]:
+def _sending_listings(endpoint: Callable[..., Coroutine[Any, Any, Any]], route: APIRoute) -> Callable[..., Any]:
     @functools.wraps(endpoint)  # FastAPI reads the parameters and the docstring through __wrapped__
     async def sending(*args: Any, **kwargs: Any) -> Any:
         answer = await endpoint(*args, **kwargs)
         if isinstance(answer, Listing):
             if models.CHECK_ROWS:
+                declared = route.response_model
                 assert declared == list[answer.model], f"{endpoint.__name__} declares {declared}"
-            return Response(answer.json(), status_code=status, media_type="application/json")
+            return Response(answer.json(), status_code=route.status_code or 200, media_type="application/json")
         return answer
 
     return sending

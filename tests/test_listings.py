@@ -5,6 +5,7 @@ are serialised. The whole suite also runs with `models.CHECK_ROWS` on (tests/con
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from pydantic import TypeAdapter
@@ -152,3 +153,8 @@ def test_a_row_serialised_otherwise_than_its_model_is_caught():
     with pytest.raises(AssertionError):
         models.check_row(models.MailboxCode, {"email": "a@b.fr", "code": "c", "expires_at": 1.0, "expires_in": None,
                                               "maxuse": None, "nbuse": 0})
+
+
+def test_the_suite_checks_every_row_here_and_in_the_servers_it_starts():
+    assert models.CHECK_ROWS is True
+    assert os.environ["FAKE_DIMAIL_CHECK_ROWS"] == "1"
