@@ -27,9 +27,9 @@ from .errors import MOVING_DECLARED
 from .models import Listing
 
 NOT_FINITE = "Out of range float values are not JSON compliant"
+SURROGATE = "Lone surrogate in string"
 _BUILDING = threading.RLock()
 _stop_deferring = functools.cache(models.stop_deferring)  # once, before the first route is built
-SURROGATE = "Lone surrogate in string"
 
 
 def _problem(value: Any) -> str | None:
