@@ -22,7 +22,7 @@ import httpx
 from starlette.types import ASGIApp, Message
 
 from . import errors
-from .faults import InjectedFault, reason_phrase
+from .faults import InjectedFault
 
 CLIENT = ("127.0.0.1", 50000)
 DEFAULT_PORTS = {"http": 80, "https": 443}
