@@ -179,7 +179,7 @@ _CHUNK = 256
 
 def _json_array(model: type[BaseModel], rows: Iterable[Row]) -> tuple[bytes, int]:
     """`rows` as one JSON array, serialised `_CHUNK` rows at a time; and how many there were."""
-    parts: list[bytes] = []
+    arrays: list[bytes] = []
     chunk: list[Row] = []
     count = 0
     for row in rows:
@@ -187,13 +187,18 @@ def _json_array(model: type[BaseModel], rows: Iterable[Row]) -> tuple[bytes, int
             check_row(model, row)
         chunk.append(row)
         if len(chunk) == _CHUNK:
-            parts.append(pydantic_core.to_json(chunk)[1:-1])
+            arrays.append(pydantic_core.to_json(chunk))
             count += _CHUNK
             chunk.clear()
-    if chunk:
-        parts.append(pydantic_core.to_json(chunk)[1:-1])
+    if chunk or not arrays:
+        arrays.append(pydantic_core.to_json(chunk))
         count += len(chunk)
-    return b"[" + b",".join(parts) + b"]", count
+    if len(arrays) == 1:
+        return arrays[0], count
+    # One copy: the chunks' arrays joined, the first keeping its "[", the last its "]".
+    views = [memoryview(array)[1:-1] for array in arrays]
+    views[0], views[-1] = memoryview(arrays[0])[:-1], memoryview(arrays[-1])[1:]
+    return b",".join(views), count
 
 
 @functools.cache
