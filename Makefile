@@ -48,6 +48,7 @@ bench: install-test
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/inprocess.py
 	$(BIN)/python benchmarks/people_suite.py
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/rates.py
 	$(BIN)/python benchmarks/persistence.py
 	$(BIN)/python benchmarks/bodies.py

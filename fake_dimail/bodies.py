@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import errors
 from .config import Settings
-from .transport import LazyLoop
+from .loops import LazyLoop
 
 # Bodies above this many bytes are served off the server's event loop.
 OFFLOAD_ABOVE = 256 * 1024

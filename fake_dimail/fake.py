@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from pydantic import TypeAdapter
 
 from . import errors, models
@@ -19,12 +19,13 @@ from .journal import Calls
 from .routes.control_state import index_of
 from .seeding import Seeding
 from .security import encode_token
-from .transport import ASGIAsyncTransport, ASGISyncTransport
 from .seeds import SEEDS, UserSeed
 from .shutdown import shutdown_of
 
 T = TypeVar("T")
 
+if TYPE_CHECKING:
+    import httpx
 
 class FakeDimail(Seeding):
     """A fake dimail served in-process: no socket, no thread of your own to manage.
@@ -57,6 +58,10 @@ class FakeDimail(Seeding):
 
     def client(self, follow_redirects: bool = True, **kwargs: Any) -> httpx.Client:
         """An `httpx.Client` whose requests go straight to the app."""
+        import httpx  # a third of the import's cost, for what only in-process HTTP clients need
+
+        from .transport import ASGISyncTransport
+
         return httpx.Client(
             transport=ASGISyncTransport(self.app),
             base_url=self.base_url,
@@ -66,6 +71,8 @@ class FakeDimail(Seeding):
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """For `httpx.AsyncClient(transport=...)`."""
+        from .transport import ASGIAsyncTransport
+
         return ASGIAsyncTransport(self.app)
 
     def seeded(self, seed: str | Iterable[UserSeed] | None) -> contextlib.AbstractContextManager[None]:

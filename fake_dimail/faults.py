@@ -27,6 +27,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from starlette.routing import compile_path
@@ -34,7 +35,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import errors
 from .guard import is_control
-from .transport import InjectedFault, reason_phrase
 
 CONNECTION_ERROR, TIMEOUT = "connection-error", "timeout"
 ANY = "*"  # as a fault's method or path: every one
@@ -42,6 +42,23 @@ CONNECTION_FAULTS = (CONNECTION_ERROR, TIMEOUT)
 # Over HTTP, a "timeout" with no delay stalls this long before closing the connection.
 DEFAULT_STALL_MS = 10_000
 FAULT_KEY = "fake_dimail.fault"
+
+
+def reason_phrase(status: int) -> str:
+    """The standard phrase of a status; "" for one HTTP names none (a 520, say), as a server sends it."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class InjectedFault(Exception):
+    """Raised by the app for a connection-level fault: the in-process transport turns it
+    into the client library's own exception (`kind` is "connection-error" or "timeout")."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 @dataclass

@@ -39,16 +39,14 @@ from urllib.parse import urlsplit
 from . import errors
 from .config import Settings
 from .fake import FakeDimail
-from .faults import CONNECTION_ERROR
+from .faults import CONNECTION_ERROR, InjectedFault, reason_phrase
 from .seeds import SEEDS, UserSeed
 from .transport import (
     DEFAULT_PORTS,
     Answer,
-    InjectedFault,
     answer_httpx,
     answer_httpx_async,
     exchange,
-    reason_phrase,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

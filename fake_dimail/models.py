@@ -3,15 +3,21 @@
 Request models are what FastAPI validates, so their field order, types and
 constraints decide the exact 422 bodies; response models fix the field order
 of every answer. Names follow the document's component schemas.
+
+No `from __future__ import annotations` here: pydantic would then evaluate each field's annotation
+from its text, a third of what this module cost to import. A field naming a class defined further
+down quotes it.
 """
 
-from __future__ import annotations
-
 import enum
+import functools
+import os
 import uuid as uuid_module
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Annotated, Any, Literal, TypeVar, overload
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
 from typing_extensions import TypeAliasType
 
 from .errors import BREAKABLE_CHECKS
@@ -84,10 +90,133 @@ class MailboxType(str, enum.Enum):
     mailbox = "mailbox"
 
 
+class Body(BaseModel):
+    """Every body: its validator and serialiser are made when first needed, not at import (a route is
+    built, a body validated): a fifth of what importing the fake cost."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+def stop_deferring() -> None:
+    """From now on, an adapter of a body is built when made, not at its first use.
+
+    Called before the first route is built (`strict_json.LazyRoute`): FastAPI makes its adapters of
+    the route's bodies inside a filter of pydantic's UnsupportedFieldAttributeWarning (about the
+    parameter's alias), and an adapter still deferred then would be built, and warn, outside of it,
+    in a user's test run.
+    """
+    bodies = [Body]
+    while bodies:
+        body = bodies.pop()
+        body.model_config["defer_build"] = False
+        bodies.extend(body.__subclasses__())
+
+
+# --- listings: rows sent as JSON, models for Python callers ------------------------
+
+M = TypeVar("M", bound=BaseModel)
+Row = dict[str, Any]
+
+# Set by the test suite (tests/conftest.py; the servers it starts inherit it): every row of a `Listing`
+# is then validated too, and must serialise exactly as its model does.
+CHECK_ROWS = os.environ.get("FAKE_DIMAIL_CHECK_ROWS") == "1"
+
+
+class Listing(Sequence[M]):
+    """A listing as the backend builds it: rows, one JSON-ready dict per item, holding the model's fields
+    in the model's order as validation then serialisation would give them (enum values, not members;
+    tuples for lists; nested bodies as dicts).
+
+    The rows are turned into the JSON answer as they come, a few hundred at a time, and dropped: no
+    model is built and validated per item, and nothing the listing builds lives long enough for the
+    garbage collector to walk it (a listing of 10,000 spent most of its time on both). The routes send
+    `json()` as it is (`strict_json.DimailRoute`); Python callers (FakeDimail, tests) see a sequence
+    of models, validated from that JSON on first use.
+    """
+
+    __slots__ = ("model", "_json", "_count", "_models")
+
+    def __init__(self, model: type[M], rows: Iterable[Row]) -> None:
+        self.model = model
+        self._json, self._count = _json_array(model, rows)
+        self._models: list[M] | None = None
+
+    def json(self) -> bytes:
+        """The JSON body, byte for byte what FastAPI sends for `list[model]`."""
+        return self._json
+
+    def _items(self) -> list[M]:
+        if self._models is None:
+            self._models = _list_adapter(self.model).validate_json(self._json)
+        return self._models
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> M: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[M]: ...
+    def __getitem__(self, index: int | slice) -> M | list[M]:
+        return self._items()[index]
+
+    def __iter__(self) -> Iterator[M]:
+        return iter(self._items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Listing):
+            return self.model is other.model and self._json == other._json
+        return self._items() == other if isinstance(other, list) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._items())
+
+
+_CHUNK = 256
+
+
+def _json_array(model: type[BaseModel], rows: Iterable[Row]) -> tuple[bytes, int]:
+    """`rows` as one JSON array, serialised `_CHUNK` rows at a time; and how many there were."""
+    arrays: list[bytes] = []
+    chunk: list[Row] = []
+    count = 0
+    for row in rows:
+        if CHECK_ROWS:
+            check_row(model, row)
+        chunk.append(row)
+        if len(chunk) == _CHUNK:
+            arrays.append(pydantic_core.to_json(chunk))
+            count += _CHUNK
+            chunk.clear()
+    if chunk or not arrays:
+        arrays.append(pydantic_core.to_json(chunk))
+        count += len(chunk)
+    if len(arrays) == 1:
+        return arrays[0], count
+    # One copy: the chunks' arrays joined, the first keeping its "[", the last its "]".
+    views = [memoryview(array)[1:-1] for array in arrays]
+    views[0], views[-1] = memoryview(arrays[0])[:-1], memoryview(arrays[-1])[1:]
+    return b",".join(views), count
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def check_row(model: type[BaseModel], row: Row) -> None:
+    """A row must be what validating it and serialising the model gives, byte for byte and key for key."""
+    body = model.model_validate(row)
+    assert list(row) == list(model.model_fields), f"{model.__name__}: keys {list(row)}"
+    assert pydantic_core.to_json(row) == body.model_dump_json().encode(), (row, body)
+
+
 # --- errors ----------------------------------------------------------------
 
 
-class Detail(BaseModel):
+class Detail(Body):
     detail: str
 
 
@@ -114,12 +243,12 @@ class Moving(Detail):
 # --- token, users, allows --------------------------------------------------
 
 
-class Token(BaseModel):
+class Token(Body):
     access_token: str
     token_type: str
 
 
-class CreateUser(BaseModel):
+class CreateUser(Body):
     name: str
     password: str
     is_admin: bool
@@ -128,7 +257,7 @@ class CreateUser(BaseModel):
     identities: list[str] = []
 
 
-class UpdateUser(BaseModel):
+class UpdateUser(Body):
     password: str | None = None
     is_admin: bool | None = None
     perms: list[str] | None = None
@@ -136,7 +265,7 @@ class UpdateUser(BaseModel):
     identities: list[str] | None = None
 
 
-class User(BaseModel):
+class User(Body):
     name: str
     is_admin: bool
     uuid: uuid_module.UUID
@@ -145,7 +274,7 @@ class User(BaseModel):
     identities: list[str]
 
 
-class Allowed(BaseModel):
+class Allowed(Body):
     user: str
     domain: str
 
@@ -153,19 +282,19 @@ class Allowed(BaseModel):
 # --- domains ---------------------------------------------------------------
 
 
-class TestErr(BaseModel):
+class TestErr(Body):
     code: str
     detail: str
 
 
-class TestResult(BaseModel):
+class TestResult(Body):
     __test__ = False  # not a pytest class, whatever its name says
     ok: bool = True
     internal: bool = False
     errors: list[TestErr] = []
 
 
-class CreateDomain(BaseModel):
+class CreateDomain(Body):
     name: DomainName
     delivery: Delivery = Delivery.virtual
     features: list[DomainFeature]
@@ -183,7 +312,7 @@ class CreateDomain(BaseModel):
     store_name: str | None = None
 
 
-class UpdateDomain(BaseModel):
+class UpdateDomain(Body):
     delivery: Delivery | None = None
     transport: OptionalTransport | None = None
     features: list[str] | None = None
@@ -204,7 +333,7 @@ _EXTERNAL = {"ok": True, "internal": False, "errors": []}
 _INTERNAL = {"ok": True, "internal": True, "errors": []}
 
 
-class Domain(BaseModel):
+class Domain(Body):
     name: str
     state: str
     valid: bool = True
@@ -234,7 +363,7 @@ class Domain(BaseModel):
     cert: TestResult = TestResult.model_validate(_INTERNAL)
 
 
-class DomainSpec(BaseModel):
+class DomainSpec(Body):
     target: str
     type: str
     value: str
@@ -243,7 +372,7 @@ class DomainSpec(BaseModel):
 # --- mailboxes -------------------------------------------------------------
 
 
-class CreateMailbox(BaseModel):
+class CreateMailbox(Body):
     givenName: str | None = None
     surName: str | None = None
     displayName: str | None = None
@@ -252,7 +381,7 @@ class CreateMailbox(BaseModel):
     store: str | None = None
 
 
-class UpdateMailbox(BaseModel):
+class UpdateMailbox(Body):
     domain: DomainName | None = None
     user_name: UserName | None = None
     givenName: str | None = None
@@ -264,7 +393,7 @@ class UpdateMailbox(BaseModel):
     store: str | None = None
 
 
-class Mailbox(BaseModel):
+class Mailbox(Body):
     type: MailboxType
     status: MailboxStatus
     active: MailboxActive
@@ -276,44 +405,44 @@ class Mailbox(BaseModel):
     rate_limit: str | None = None
 
 
-class NewMailbox(BaseModel):
+class NewMailbox(Body):
     email: str
     password: str
 
 
-class MailboxExtraOx(BaseModel):
+class MailboxExtraOx(Body):
     model_config = ConfigDict(extra="allow")
     given_name: str
     sur_name: str
     display_name: str
 
 
-class MailboxExtraSchedule(BaseModel):
+class MailboxExtraSchedule(Body):
     max: int = 12
 
 
-class MailboxExtra(BaseModel):
+class MailboxExtra(Body):
     ox: MailboxExtraOx | None = None
     schedule: MailboxExtraSchedule | None = None
 
 
-class UpdateMailboxExtraOx(BaseModel):
+class UpdateMailboxExtraOx(Body):
     model_config = ConfigDict(extra="allow")
     given_name: str | None = None
     sur_name: str | None = None
     display_name: str | None = None
 
 
-class UpdateMailboxExtraSchedule(BaseModel):
+class UpdateMailboxExtraSchedule(Body):
     max: int = 12
 
 
-class UpdateMailboxExtra(BaseModel):
+class UpdateMailboxExtra(Body):
     ox: UpdateMailboxExtraOx | None = None
     schedule: UpdateMailboxExtraSchedule | None = None
 
 
-class CreateMailbox2(BaseModel):
+class CreateMailbox2(Body):
     features: list[MailboxFeature]
     extras: MailboxExtra | None = None
     additionalSenders: list[str] | None = None
@@ -322,7 +451,7 @@ class CreateMailbox2(BaseModel):
     quota: QuotaValue | None = None
 
 
-class UpdateMailbox2(BaseModel):
+class UpdateMailbox2(Body):
     domain: DomainName | None = None
     user_name: UserName | None = None
     features: list[str] | None = None
@@ -335,7 +464,7 @@ class UpdateMailbox2(BaseModel):
     quota: OptionalQuotaValue | None = None
 
 
-class Mailbox2(BaseModel):
+class Mailbox2(Body):
     type: MailboxType
     imap_active: MailboxActive
     smtp_active: MailboxActive
@@ -348,12 +477,12 @@ class Mailbox2(BaseModel):
     quota: QuotaValue | None = None
 
 
-class CreateMailboxCode(BaseModel):
+class CreateMailboxCode(Body):
     expires_in: int | None = 3600
     maxuse: int | None = 1
 
 
-class MailboxCode(BaseModel):
+class MailboxCode(Body):
     email: str
     code: str
     expires_at: int | None
@@ -362,17 +491,17 @@ class MailboxCode(BaseModel):
     nbuse: int
 
 
-class MailboxForcePassword(BaseModel):
+class MailboxForcePassword(Body):
     password: str | None
     save_password: bool = True
     restore_password: bool = False
 
 
-class MailboxPassword(BaseModel):
+class MailboxPassword(Body):
     password: str
 
 
-class Address(BaseModel):
+class Address(Body):
     domain_name: DomainName
     user_name: UserName
     is_alias: bool = False
@@ -386,19 +515,19 @@ class Address(BaseModel):
 # --- aliases ---------------------------------------------------------------
 
 
-class CreateAlias(BaseModel):
+class CreateAlias(Body):
     user_name: UserName
     destination: AliasDest
     allow_to_send: bool | None = None
     description: str | None = None
 
 
-class UpdateAlias(BaseModel):
+class UpdateAlias(Body):
     allow_to_send: bool | None = None
     description: str | None = None
 
 
-class Alias(BaseModel):
+class Alias(Body):
     username: str
     domain: str
     destination: str
@@ -419,7 +548,7 @@ class DnsRecordType(str, enum.Enum):
     ns = "ns"
 
 
-class DnsRecord(BaseModel):
+class DnsRecord(Body):
     """One record of a simulated zone, in the shape /spec returns."""
 
     model_config = ConfigDict(extra="forbid")
@@ -446,7 +575,7 @@ class InternalCheck(str, enum.Enum):
     cert = "cert"
 
 
-class PlatformState(BaseModel):
+class PlatformState(Body):
     """dimail's side of a domain, as its internal checks see it."""
 
     broken: list[InternalCheck] = Field(description="internal items a test has broken (not cert)")
@@ -456,7 +585,7 @@ class PlatformState(BaseModel):
     certs_on_check: bool = Field(description="/check issues the certificate too (not only /fix)")
 
 
-class PlatformChange(BaseModel):
+class PlatformChange(Body):
     model_config = ConfigDict(extra="forbid")
 
     broken: list[InternalCheck] | None = None
@@ -556,7 +685,7 @@ class FaultKind(str, enum.Enum):
     timeout = "timeout"
 
 
-class NewFault(BaseModel):
+class NewFault(Body):
     """What to inject, and into which requests."""
 
     model_config = ConfigDict(extra="forbid")
@@ -591,7 +720,7 @@ class SeedName(str, enum.Enum):
     empty = "empty"
 
 
-class FakeIndex(BaseModel):
+class FakeIndex(Body):
     fake: str = Field(description="always `fake-dimail`: what answers here is not dimail")
     version: str = Field(description="the fake's version")
     imitates: str = Field(description="the dimail version whose API it answers as")
@@ -609,7 +738,7 @@ class JournalBody(BaseModel):
                                   "read `<redacted>`")
 
 
-class JournalEntry(BaseModel):
+class JournalEntry(Body):
     id: int = Field(description="increasing over the server's life: `since=<id>` gives what came after")
     time: float = Field(description="when the request arrived, epoch seconds")
     method: str
@@ -637,42 +766,42 @@ NextHop = _constrained(
 AddressName = _constrained("AddressName", 5, 200, rf"^{_LOCAL}@{_DOMAIN}$")
 
 
-class Forward(BaseModel):
+class Forward(Body):
     domain: DomainName
     username: UserName
     nexthop: str
 
 
-class CreateForward(BaseModel):
+class CreateForward(Body):
     nexthop: NextHop
 
 
-class UpdateForward(BaseModel):
+class UpdateForward(Body):
     nexthop: NextHop
 
 
-class PubAlias(BaseModel):
+class PubAlias(Body):
     alias: str
     description: str
 
 
-class CreatePubAlias(BaseModel):
+class CreatePubAlias(Body):
     domain: DomainName
     destination: AddressName
     description: str
 
 
-class UpdatePubAlias(BaseModel):
+class UpdatePubAlias(Body):
     description: str
 # --- system (/system/…) -------------------------------------------------------
 
 
-class ModuleStatus(BaseModel):
+class ModuleStatus(Body):
     status: bool = True
     detail: list[str] = []
 
 
-class ServerStatus(BaseModel):
+class ServerStatus(Body):
     remote_module: ModuleStatus
     certbot_module: ModuleStatus
     opendkim_module: ModuleStatus
@@ -685,27 +814,27 @@ class ServerStatus(BaseModel):
     status: bool
 
 
-class ApiVersion(BaseModel):
+class ApiVersion(Body):
     version: str
     changelog: list[str]
 
 
-class TechDomain(BaseModel):
+class TechDomain(Body):
     tech_name: str
     host_name: str
 
 
-class Limit(BaseModel):
+class Limit(Body):
     seconds: int
     emails: int
 
 
-class RateLimit(BaseModel):
+class RateLimit(Body):
     name: str
     limits: list[Limit]
 
 
-class StoreInfo(BaseModel):
+class StoreInfo(Body):
     name: str
     host: str
     transport: str
@@ -724,7 +853,7 @@ class MailboxStorage(str, enum.Enum):
     unknown = "unknown"
 
 
-class MailboxInfo(BaseModel):
+class MailboxInfo(Body):
     email: str
     storage: MailboxStorage = MailboxStorage.unknown
     store: str | None = None
@@ -734,14 +863,14 @@ class MailboxInfo(BaseModel):
     moving_away: bool = False
 
 
-class CheckContext(BaseModel):
+class CheckContext(Body):
     cid: int
     name: str
     schema_name: str
     domains: list[str]
 
 
-class CheckContexts(BaseModel):
+class CheckContexts(Body):
     contexts: list[CheckContext]
 
 
@@ -752,7 +881,7 @@ class ContextStatus(str, enum.Enum):
     same = "same"
 
 
-class CheckedContext(BaseModel):
+class CheckedContext(Body):
     cid: int
     name: str
     schema_name: str
@@ -761,12 +890,12 @@ class CheckedContext(BaseModel):
     comment: list[str]
 
 
-class CheckedContexts(BaseModel):
+class CheckedContexts(Body):
     contexts: list[CheckedContext]
     schemas: dict[str, str]
 
 
-class MovingMailbox(BaseModel):
+class MovingMailbox(Body):
     username: str
     password: str
     active: str | None = None
@@ -775,23 +904,23 @@ class MovingMailbox(BaseModel):
     rate_limit: str | None
 
 
-class MovingAlias(BaseModel):
+class MovingAlias(Body):
     alias: str
     destination: str
 
 
-class MovingSender(BaseModel):
+class MovingSender(Body):
     login: str
     sender: str
 
 
-class MovingDkim(BaseModel):
+class MovingDkim(Body):
     selector: str | None
     private: str | None
     public: str | None
 
 
-class ImportDomain(BaseModel):
+class ImportDomain(Body):
     moving_from: str
     moving_mailboxes: list[MovingMailbox]
     moving_aliases: list[MovingAlias]
@@ -799,11 +928,11 @@ class ImportDomain(BaseModel):
     moving_dkim: MovingDkim | None
 
 
-class UpdateDatabase(BaseModel):
+class UpdateDatabase(Body):
     move_to: str
 
 
-class SchemaName(BaseModel):
+class SchemaName(Body):
     name: str
 
 
@@ -814,7 +943,7 @@ class FailedMove(Detail):
 # The fake's steering of moves and of the mail queue (`/_fake/`), not dimail's.
 
 
-class MoveChange(BaseModel):
+class MoveChange(Body):
     """Put a domain in "moving" state: coming from another platform, or leaving for one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -825,14 +954,14 @@ class MoveChange(BaseModel):
                                                              "`moving_away`)")
 
 
-class MoveState(BaseModel):
+class MoveState(Body):
     domain: str
     moving_from: str | None
     moving_to: str | None
     pending: list[str] = Field(description="mailboxes still to be moved here, by e-mail")
 
 
-class QueuedMailView(BaseModel):
+class QueuedMailView(Body):
     queue_id: str
     email: str
 
@@ -849,17 +978,17 @@ class AppPasswordType(str, enum.Enum):
     calcarddav = "calcarddav"
 
 
-class CreateAppPassword(BaseModel):
+class CreateAppPassword(Body):
     name: str
     type: AppPasswordType
 
 
-class NewAppPassword(BaseModel):
+class NewAppPassword(Body):
     uuid: uuid_module.UUID
     password: str
 
 
-class AppPassword(BaseModel):
+class AppPassword(Body):
     uuid: uuid_module.UUID
     name: str
     type: AppPasswordType
@@ -870,18 +999,18 @@ class AppPassword(BaseModel):
     ip_address: str | None = None
 
 
-class CreateSecondary(BaseModel):
+class CreateSecondary(Body):
     displayName: str | None = None
 
 
-class Secondary(BaseModel):
+class Secondary(Body):
     domain_name: str
     user_name: str
     master_of: str
     displayName: str | None = None
 
 
-class CreateIdentity(BaseModel):
+class CreateIdentity(Body):
     proconnect: str
     email: AddressName
     password: str
@@ -890,23 +1019,23 @@ class CreateIdentity(BaseModel):
 # --- my/, public, webhook, logs ---------------------------------------------------
 
 
-class VisibleResources(BaseModel):
+class VisibleResources(Body):
     aliases: list[str]
     domains: list[str]
     mailboxes: list[str]
 
 
-class ServerLogs(BaseModel):
+class ServerLogs(Body):
     logs: list[str]
 
 
-class CrashInfo(BaseModel):
+class CrashInfo(Body):
     name: str
     size: int
     date: str
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(Body):
     """What the fake reads from the webhook's undeclared body (guess G-webhook-body: dimail's own field names)."""
 
     email: str

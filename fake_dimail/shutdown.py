@@ -15,8 +15,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .faults import CONNECTION_ERROR, Faults
-from .transport import InjectedFault
+from .faults import CONNECTION_ERROR, Faults, InjectedFault
 
 
 class Shutdown:

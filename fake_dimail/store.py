@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -58,6 +58,12 @@ class Store(dict[K, V], Generic[K, V]):
         if type(bucket) is not dict:
             return dict.__getitem__(self, bucket)
         return dict.__getitem__(self, next(iter(bucket))) if bucket else None
+
+    def first_rows(self, index: str) -> Iterator[tuple[Hashable, V]]:
+        """Every secondary key of `index` with the row `first_by` gives for it: a listing's lookups in one pass."""
+        get = dict.__getitem__
+        for value, bucket in self._buckets[index].items():
+            yield value, get(self, bucket if type(bucket) is not dict else next(iter(bucket)))
 
     def count_by(self, index: str, value: Hashable) -> int:
         bucket = self._buckets[index].get(value, _EMPTY)

@@ -14,37 +14,18 @@ kept for its thread (no thread hop); a caller already inside a running loop
 from __future__ import annotations
 
 import asyncio
-import atexit
-import threading
-import weakref
 from dataclasses import dataclass
-from http import HTTPStatus
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import httpx
 from starlette.types import ASGIApp, Message
 
 from . import errors
+from .faults import InjectedFault
+from .loops import LazyLoop, thread_loop
 
 CLIENT = ("127.0.0.1", 50000)
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def reason_phrase(status: int) -> str:
-    """The standard phrase of a status; "" for one HTTP names none (a 520, say), as a server sends it."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-class InjectedFault(Exception):
-    """Raised by the app for a connection-level fault: the in-process transport turns it
-    into the client library's own exception (`kind` is "connection-error" or "timeout")."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -106,70 +87,8 @@ async def exchange_async(app: ASGIApp, method: str, url: str, headers: list[tupl
     return Answer(status, answer_headers, b"".join(chunks))
 
 
-class LoopThread:
-    """An event loop running on a daemon thread of its own, stopped and closed at exit (`close`)."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
-        self.thread.start()
-        _open.add(self)
-
-    def close(self) -> None:
-        if self.loop.is_closed():
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-        if not self.loop.is_running():
-            self.loop.close()
-
-
-class _ThreadLoop:
-    """The loop a synchronous calling thread runs the app on; closed when that thread ends (its
-    thread-local goes, and this with it) or at exit, never left to the garbage collector's warning."""
-
-    __slots__ = ("loop", "__weakref__")
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        _open.add(self)
-
-    def close(self) -> None:
-        if not self.loop.is_closed() and not self.loop.is_running():
-            self.loop.close()
-
-    __del__ = close
-
-
-# Every loop this module opened and has not closed: closed at exit, so that no `ResourceWarning`
-# (an unclosed event loop, its self-pipe sockets) reaches the output of the user's process.
-_open: weakref.WeakSet[LoopThread | _ThreadLoop] = weakref.WeakSet()
-_local = threading.local()
-
-
-class LazyLoop:
-    """A `LoopThread` started at its first use (and again after `close_loops`)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._thread: LoopThread | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._thread is None or self._thread.loop.is_closed():
-                self._thread = LoopThread(self.name)
-            return self._thread.loop
-
-
 # Where a synchronous call made inside a running loop is served (it cannot wait on its own loop).
 _background = LazyLoop("fake-dimail-asgi")
-
-
-@atexit.register
-def close_loops() -> None:
-    for opened in list(_open):
-        opened.close()
 
 
 def exchange(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes) -> Answer:
@@ -177,10 +96,7 @@ def exchange(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, byt
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        own = getattr(_local, "loop", None)
-        if own is None or own.loop.is_closed():
-            own = _local.loop = _ThreadLoop()
-        return own.loop.run_until_complete(exchange_async(app, method, url, headers, body))
+        return thread_loop().run_until_complete(exchange_async(app, method, url, headers, body))
     # Inside a running loop this thread cannot block on another coroutine of its own.
     future = asyncio.run_coroutine_threadsafe(exchange_async(app, method, url, headers, body), _background.get())
     return future.result()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -9,6 +10,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+# Every listing row the backend builds is checked against its model (models.check_row), in this process
+# and in the servers the tests start (they inherit the variable): the whole suite checks the fast path.
+# Not imported here: a module importing this one must not import fake_dimail before its pytest.main.
+os.environ["FAKE_DIMAIL_CHECK_ROWS"] = "1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from fake_dimail import models  # in case a plugin imported it before the variable was set
+
+    models.CHECK_ROWS = True
 
 # dimail's reference data, copied into the repository (reference/dimail/README.md).
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "dimail"

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from .. import errors, models
 from ..errors import ApiError
+from ..models import Row
 from ..records import AliasRecord, Caller
 from .base import Base, atomic
 
 
 class Aliases(Base):
     @staticmethod
-    def _alias_view(alias: AliasRecord) -> models.Alias:
-        return models.Alias(
-            username=alias.local, domain=alias.domain, destination=alias.destination, allow_to_send=alias.allow_to_send
-        )
+    def _alias_row(alias: AliasRecord) -> Row:
+        return {"username": alias.local, "domain": alias.domain, "destination": alias.destination,
+                "allow_to_send": alias.allow_to_send}
+
+    def _alias_view(self, alias: AliasRecord) -> models.Alias:
+        return models.Alias.model_validate(self._alias_row(alias))
 
     @atomic
-    def list_aliases(self, caller: Caller, domain: str, user_name: str, destination: str) -> list[models.Alias]:
+    def list_aliases(
+        self, caller: Caller, domain: str, user_name: str, destination: str
+    ) -> models.Listing[models.Alias]:
         self._require_allowed(caller, domain)
         if destination and not user_name:
             raise ApiError(412, errors.ONLY_DESTINATION)
@@ -29,7 +34,7 @@ class Aliases(Base):
             found = aliases.rows_by("domain", domain)
         if user_name and destination and not found:
             raise errors.not_found(errors.ALIAS_NOT_FOUND)
-        return [self._alias_view(a) for a in found]
+        return models.Listing(models.Alias, (self._alias_row(a) for a in found))
 
     @atomic
     def create_alias(self, caller: Caller, domain: str, body: models.CreateAlias) -> models.Alias:

@@ -12,14 +12,14 @@ from .checks import DomainChecks
 
 class Domains(DomainChecks, Base):
     @atomic
-    def list_domains(self, caller: Caller) -> list[models.Domain]:
+    def list_domains(self, caller: Caller) -> models.Listing[models.Domain]:
         if not (caller.is_admin or caller.perms):
             raise errors.forbidden()
         domains = self.state.domains
         if caller.is_admin:
-            return [self._domain_view(d) for d in domains.values()]
+            return models.Listing(models.Domain, (self._domain_row(d) for d in domains.values()))
         mine = [d for _, d in self.state.allows.keys_by("user", caller.name) if d in domains]
-        return [self._domain_view(domains[name]) for name in domains.in_order(mine)]
+        return models.Listing(models.Domain, (self._domain_row(domains[name]) for name in domains.in_order(mine)))
 
     @atomic
     def create_domain(self, caller: Caller, body: models.CreateDomain, check: bool = True) -> models.Domain:

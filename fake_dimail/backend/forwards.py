@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from .. import errors, models
+from ..models import Row
 from ..records import Caller, ForwardRecord
 from .base import Base, atomic
 
 
 class Forwards(Base):
     @staticmethod
-    def _forward_view(forward: ForwardRecord) -> models.Forward:
-        return models.Forward.model_construct(domain=forward.domain, username=forward.local, nexthop=forward.nexthop)
+    def _forward_row(forward: ForwardRecord) -> Row:
+        return {"domain": forward.domain, "username": forward.local, "nexthop": forward.nexthop}
+
+    def _forward_view(self, forward: ForwardRecord) -> models.Forward:
+        return models.Forward.model_validate(self._forward_row(forward))
 
     def _forward_scope(self, caller: Caller, domain: str) -> None:
         self._require_allowed(caller, domain)
@@ -23,9 +27,10 @@ class Forwards(Base):
         return forward
 
     @atomic
-    def list_forwards(self, caller: Caller, domain: str) -> list[models.Forward]:
+    def list_forwards(self, caller: Caller, domain: str) -> models.Listing[models.Forward]:
         self._forward_scope(caller, domain)
-        return [self._forward_view(f) for f in self.state.forwards.rows_by("domain", domain)]
+        forwards = self.state.forwards.rows_by("domain", domain)
+        return models.Listing(models.Forward, (self._forward_row(f) for f in forwards))
 
     @atomic
     def get_forward(self, caller: Caller, domain: str, local: str) -> models.Forward:

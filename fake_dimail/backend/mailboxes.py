@@ -6,12 +6,15 @@ OX user in the domain's context; listings show both sides, matched by e-mail.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from .. import errors, models
 from ..errors import ServerCrash
+from ..models import Row
 from ..records import Caller, DomainRecord, MailboxRecord, OxContext, OxUser
 from .base import Base, atomic, hash_password, new_password
+
 
 
 class Mailboxes(Base):
@@ -74,13 +77,14 @@ class Mailboxes(Base):
         self._require_allowed(caller, domain_name)
         return self._domain(domain_name)
 
-    def _listing_emails(self, domain: DomainRecord) -> list[str]:
-        # A webmail domain lists its whole OX context: the other domains' users and oxadmin too.
-        emails = {f"{local}@{name}" for name, local in self.state.mailboxes.keys_by("domain", domain.name)}
+    def _listing(self, domain: DomainRecord) -> Iterator[tuple[str, MailboxRecord | None, OxUser | None]]:
+        """A domain's listing, by e-mail: each entry's Dovecot row and OX user, either possibly missing.
+        A webmail domain lists its whole OX context: the other domains' users and oxadmin too."""
+        rows = {row.email: row for row in self.state.mailboxes.rows_by("domain", domain.name)}
         context = self._ox_context_of(domain)
-        if context is not None:
-            emails.update(u.email for u in context.users.values())
-        return sorted(emails)
+        users = dict(context.users.first_rows("email")) if context is not None else {}
+        for email in sorted(rows.keys() | users.keys()):
+            yield email, rows.get(email), users.get(email)
 
     def _entry(self, domain: DomainRecord, email: str) -> tuple[MailboxRecord | None, OxUser | None]:
         local, _, host = email.rpartition("@")
@@ -98,29 +102,32 @@ class Mailboxes(Base):
     def _v1_active(row: MailboxRecord | None) -> str:
         if row is None:
             return "unknown"
-        flags = {row.imap_active, row.smtp_active}
-        if "wait" in flags:
+        imap, smtp = row.imap_active, row.smtp_active
+        if imap == "wait" or smtp == "wait":
             return "wait"
-        return "yes" if flags == {"yes"} else "no"
+        return "yes" if imap == smtp == "yes" else "no"
+
+    def _mailbox_row(self, domain: DomainRecord, email: str, row: MailboxRecord | None, ox: OxUser | None) -> Row:
+        return {
+            "type": "mailbox",
+            "status": self._status(domain, row, ox),
+            "active": self._v1_active(row),
+            "email": email,
+            "givenName": ox.given_name if ox else None,
+            "surName": ox.sur_name if ox else None,
+            "displayName": ox.display_name if ox else None,
+            "additionalSenders": tuple(row.additional_senders) if row else (),
+            "rate_limit": row.rate_limit if row else None,
+        }
 
     def _mailbox_view(self, domain: DomainRecord, email: str) -> models.Mailbox:
-        row, ox = self._entry(domain, email)
-        return models.Mailbox(
-            type="mailbox",
-            status=self._status(domain, row, ox),
-            active=self._v1_active(row),
-            email=email,
-            givenName=ox.given_name if ox else None,
-            surName=ox.sur_name if ox else None,
-            displayName=ox.display_name if ox else None,
-            additionalSenders=list(row.additional_senders) if row else [],
-            rate_limit=row.rate_limit if row else None,
-        )
+        return models.Mailbox.model_validate(self._mailbox_row(domain, email, *self._entry(domain, email)))
 
     @atomic
-    def list_mailboxes(self, caller: Caller, domain_name: str) -> list[models.Mailbox]:
+    def list_mailboxes(self, caller: Caller, domain_name: str) -> models.Listing[models.Mailbox]:
         domain = self._mailbox_scope(caller, domain_name)
-        return [self._mailbox_view(domain, e) for e in self._listing_emails(domain)]
+        rows = (self._mailbox_row(domain, *entry) for entry in self._listing(domain))
+        return models.Listing(models.Mailbox, rows)
 
     def _existing_email(self, domain: DomainRecord, local: str) -> str:
         email = f"{local}@{domain.name}"

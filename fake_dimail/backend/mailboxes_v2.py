@@ -5,40 +5,52 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors, models
+from ..models import Row
 from ..records import Caller, DomainRecord, MailboxRecord, OxUser
 from .base import apply_list_change, atomic
 from .mailboxes import Mailboxes
 
+_ACTIVE = {member.value: member.value for member in models.MailboxActive}
+# A mailbox's features, by (has an OX user, has a schedule).
+_FEATURES = {(False, False): (), (True, False): ("ox",), (False, True): ("schedule",), (True, True): ("ox", "schedule")}
+
 
 class MailboxesV2(Mailboxes):
-    def _mailbox2_view(self, domain: DomainRecord, email: str, with_extras: bool) -> models.Mailbox2:
-        row, ox = self._entry(domain, email)
-        features = (["ox"] if ox else []) + (["schedule"] if row and row.schedule_max is not None else [])
+    def _mailbox2_row(
+        self, email: str, row: MailboxRecord | None, ox: OxUser | None, with_extras: bool
+    ) -> Row:
+        schedule = row.schedule_max if row else None
         extras = None
         if with_extras:
-            extras = models.MailboxExtra(
-                ox=models.MailboxExtraOx(given_name=ox.given_name, sur_name=ox.sur_name, display_name=ox.display_name)
+            extras = {
+                "ox": {"given_name": ox.given_name, "sur_name": ox.sur_name, "display_name": ox.display_name}
                 if ox else None,
-                schedule=models.MailboxExtraSchedule(max=row.schedule_max)
-                if row and row.schedule_max is not None else None,
-            )
-        return models.Mailbox2(
-            type="mailbox",
-            imap_active=row.imap_active if row else "unknown",
-            smtp_active=row.smtp_active if row else "unknown",
-            email=email,
-            features=features,
-            extras=extras,
-            dirty_quirks={"ox-config": {}} if ox else None,
-            additionalSenders=list(row.additional_senders) if row else [],
-            rate_limit=row.rate_limit if row else None,
-            quota=row.quota if row else None,
-        )
+                "schedule": {"max": schedule} if schedule is not None else None,
+            }
+        return {
+            "type": "mailbox",
+            # A value an import left that is no MailboxActive: the real server fails to answer (500).
+            "imap_active": _ACTIVE[row.imap_active] if row else "unknown",
+            "smtp_active": _ACTIVE[row.smtp_active] if row else "unknown",
+            "email": email,
+            "features": _FEATURES[ox is not None, schedule is not None],
+            "extras": extras,
+            "dirty_quirks": {"ox-config": {}} if ox else None,
+            "additionalSenders": tuple(row.additional_senders) if row else (),
+            "rate_limit": row.rate_limit if row else None,
+            "quota": row.quota if row else None,
+        }
+
+    def _mailbox2_view(self, domain: DomainRecord, email: str, with_extras: bool) -> models.Mailbox2:
+        return models.Mailbox2.model_validate(self._mailbox2_row(email, *self._entry(domain, email), with_extras))
 
     @atomic
-    def list_mailboxes_v2(self, caller: Caller, domain_name: str, with_extras: bool) -> list[models.Mailbox2]:
+    def list_mailboxes_v2(
+        self, caller: Caller, domain_name: str, with_extras: bool
+    ) -> models.Listing[models.Mailbox2]:
         domain = self._mailbox_scope(caller, domain_name)
-        return [self._mailbox2_view(domain, e, with_extras) for e in self._listing_emails(domain)]
+        rows = (self._mailbox2_row(*entry, with_extras) for entry in self._listing(domain))
+        return models.Listing(models.Mailbox2, rows)
 
     @atomic
     def get_mailbox_v2(self, caller: Caller, domain_name: str, local: str, with_extras: bool) -> models.Mailbox2:

@@ -36,8 +36,11 @@ def accepts(domain: DomainRecord, destination: str) -> bool:
 
 class PublicAliases(Base):
     @staticmethod
-    def _public_alias_view(alias: PublicAliasRecord) -> models.PubAlias:
-        return models.PubAlias.model_construct(alias=f"{alias.local}@{alias.domain}", description=alias.description)
+    def _public_alias_row(alias: PublicAliasRecord) -> Row:
+        return {"alias": f"{alias.local}@{alias.domain}", "description": alias.description}
+
+    def _public_alias_view(self, alias: PublicAliasRecord) -> models.PubAlias:
+        return models.PubAlias.model_validate(self._public_alias_row(alias))
 
     def _require_destination_rights(self, caller: Caller, destination: str) -> None:
         # guess G-public-alias-rights: the destination's domain decides, for all five operations.
@@ -59,9 +62,10 @@ class PublicAliases(Base):
         return self._public_alias_view(alias)
 
     @atomic
-    def list_public_aliases(self, caller: Caller, destination: str) -> list[models.PubAlias]:
+    def list_public_aliases(self, caller: Caller, destination: str) -> models.Listing[models.PubAlias]:
         self._require_destination_rights(caller, destination)
-        return [self._public_alias_view(a) for a in self.state.public_aliases.rows_by("destination", destination)]
+        aliases = self.state.public_aliases.rows_by("destination", destination)
+        return models.Listing(models.PubAlias, (self._public_alias_row(a) for a in aliases))
 
     @atomic
     def public_alias_domains(self, caller: Caller, destination: str) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 
 from .. import __version__, errors, models
+from ..models import Row
 from ..records import (
     AliasRecord,
     Caller,
@@ -133,19 +134,19 @@ class System(Base):
             raise errors.not_found(errors.STORE_NOT_FOUND)
         return self._store_view(name)
 
-    def _mailbox_info(self, row: MailboxRecord) -> models.MailboxInfo:
+    def _mailbox_info(self, row: MailboxRecord) -> Row:
         # guess G-mailbox-info: a mailbox still to move is served from the other platform (a proxy), its data not here yet.
         pending = (row.domain, row.local) in self.state.mailbox_moves
         move = self.state.moves.get(row.domain)
-        return models.MailboxInfo(
-            email=row.email,
-            storage=models.MailboxStorage.proxy if pending else models.MailboxStorage.local,
-            store=row.store or DEFAULT_STORE,
-            imap_dir=not pending,
-            sieve_dir=False,
-            need_moving=pending,
-            moving_away=move is not None and move.moving_to is not None,
-        )
+        return {
+            "email": row.email,
+            "storage": "proxy" if pending else "local",
+            "store": row.store or DEFAULT_STORE,
+            "imap_dir": not pending,
+            "sieve_dir": False,
+            "need_moving": pending,
+            "moving_away": move is not None and move.moving_to is not None,
+        }
 
     def _dovecot(self, domain: str, local: str) -> MailboxRecord:
         self._domain(domain)
@@ -157,13 +158,14 @@ class System(Base):
     @atomic
     def mailbox_info(self, caller: Caller, domain: str, local: str) -> models.MailboxInfo:
         self._require_admin(caller)
-        return self._mailbox_info(self._dovecot(domain, local))
+        return models.MailboxInfo.model_validate(self._mailbox_info(self._dovecot(domain, local)))
 
     @atomic
-    def mailboxes_info(self, caller: Caller, domain: str) -> list[models.MailboxInfo]:
+    def mailboxes_info(self, caller: Caller, domain: str) -> models.Listing[models.MailboxInfo]:
         self._require_admin(caller)
         self._domain(domain)
-        return [self._mailbox_info(row) for row in self.state.mailboxes.rows_by("domain", domain)]
+        rows = self.state.mailboxes.rows_by("domain", domain)
+        return models.Listing(models.MailboxInfo, (self._mailbox_info(row) for row in rows))
 
     @atomic
     def list_mailqueue(self, caller: Caller, domain: str, local: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import errors, models
+from ..models import Row
 from ..records import Caller, UserRecord
 from .base import (
     BOOTSTRAP_USER,
@@ -56,14 +57,14 @@ class Users(Base):
     # --- users (CONTRACT.md §4.2) ------------------------------------------
 
     @atomic
-    def list_users(self, caller: Caller) -> list[models.User]:
+    def list_users(self, caller: Caller) -> models.Listing[models.User]:
         users = self.state.users
         if caller.is_admin:
-            return [self._user_view(u) for u in users.values()]
+            return models.Listing(models.User, (self._user_row(u) for u in users.values()))
         if not self._has(caller, MANAGE_USERS):
             raise errors.forbidden()
         names = {*users.keys_by("manager", caller.name), *([caller.name] if caller.name in users else [])}
-        return [self._user_view(users[n]) for n in users.in_order(names)]
+        return models.Listing(models.User, (self._user_row(users[n]) for n in users.in_order(names)))
 
     @atomic
     def create_user(self, caller: Caller, body: models.CreateUser) -> models.User:
@@ -143,20 +144,23 @@ class Users(Base):
         self.state.delete_user(name)
 
     @staticmethod
-    def _user_view(user: UserRecord) -> models.User:
-        return models.User(
-            name=user.name,
-            is_admin=user.is_admin,
-            uuid=user.uuid,
-            perms=list(user.perms),
-            acls=list(user.acls),
-            identities=list(user.identities),
-        )
+    def _user_row(user: UserRecord) -> Row:
+        return {
+            "name": user.name,
+            "is_admin": user.is_admin,
+            "uuid": str(user.uuid),
+            "perms": tuple(user.perms),
+            "acls": tuple(user.acls),
+            "identities": tuple(user.identities),
+        }
+
+    def _user_view(self, user: UserRecord) -> models.User:
+        return models.User.model_validate(self._user_row(user))
 
     # --- allows (CONTRACT.md §4.3) -----------------------------------------
 
     @atomic
-    def list_allows(self, caller: Caller, username: str, domain: str) -> list[models.Allowed]:
+    def list_allows(self, caller: Caller, username: str, domain: str) -> models.Listing[models.Allowed]:
         if not self._has(caller, MANAGE_USERS):
             raise errors.forbidden()
         allows = self.state.allows
@@ -172,7 +176,8 @@ class Users(Base):
             # Only the domains the caller is allowed on can show up: gather theirs, in store order.
             mine = [d for _, d in allows.keys_by("user", caller.name)]
             keys = allows.in_order(k for d in mine for k in allows.keys_by("domain", d))
-        return [models.Allowed(user=u, domain=d) for (u, d) in keys if self._is_allowed(caller, d)]
+        rows = ({"user": u, "domain": d} for (u, d) in keys if self._is_allowed(caller, d))
+        return models.Listing(models.Allowed, rows)
 
     def _require_may_grant(self, caller: Caller, domain: str) -> None:
         if not (caller.is_admin or (MANAGE_USERS in caller.perms and self._is_allowed(caller, domain))):
