@@ -39,14 +39,17 @@ class Leftover:
     """Things of one kind the run could not, or would not, remove: named, with the reason."""
 
     kind: str  # "OX context", "user", "crash log"
+    # in the order found
     names: tuple[str, ...]
     why: str
 
-    def line(self) -> str:
+    def line(self, limit: int | None = None) -> str:
+        """One line; with `limit`, the first names only (the terminal's summary: the report has them all)."""
         n = len(self.names)
         if not n:
             return f"{self.kind}s: {self.why}"
-        return f"{n} {self.kind}{'s' if n != 1 else ''} ({', '.join(self.names)}): {self.why}"
+        names = ", ".join(self.names[:limit]) + (f" and {n - limit} more" if limit and n > limit else "")
+        return f"{n} {self.kind}{'s' if n != 1 else ''} ({names}): {self.why}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "names": list(self.names), "why": self.why}

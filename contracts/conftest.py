@@ -108,7 +108,7 @@ def _made(config: pytest.Config, closing: ExitStack) -> Target:
         app_spec = config.getoption("--dimail-app")
         factory = (lambda: load_app(app_spec)) if app_spec else None
         base, transport, label = closing.enter_context(in_process(factory))
-        target = Target(base, admin or ("admin", "admin"), people, transport=transport,
+        target = Target(base, admin or ("admin", "admin"), people, transport=transport, ephemeral=True,
                         label=f"{label} ({app_spec})" if app_spec else label)
     closing.callback(target.close)
     return target

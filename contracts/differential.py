@@ -43,7 +43,7 @@ NAMES = (("Jean", "Dupont"), ("Marie", "Curie"), ("jean", "dupont"))
 LOCALS = ("jean", "marie")
 # People's alias names, then names dimail refuses (its UserName pattern: lower case, no space, no `@`).
 ALIAS_NAMES = ("contact", "info", "Contact", "a b", "x@y", "")
-DESTINATIONS = ("{local}@{d}", "contact@devnull", "Jean@{d}")
+DESTINATIONS = ("{local}@{d1}", "contact@devnull", "Jean@{d1}")  # the last: upper case, refused
 DOMAIN_TLD = "diff.test"
 # Lists that hold other runs' data too: only the items naming the sequence are compared.
 SHARED_LISTS = {("GET", "/allows/"), ("GET", "/users/"), ("GET", "/domains/"), ("GET", "/my/domains")}
@@ -388,6 +388,15 @@ class Seen:
 
 def differences(a: Seen, b: Seen) -> list[str]:
     """What differs between two answers, one line each (empty: the same)."""
+    return [shown for _, shown in compared(a, b)]
+
+
+def compared(a: Seen, b: Seen) -> list[tuple[str, str]]:
+    """What differs, one line each, twice: as the signature keeps it, and as it is shown.
+
+    The signature keeps a scalar (a status, an error's text) but only the kind of a list or an object,
+    whose content follows what was sent: the same difference in a user's `perms` is one signature,
+    whatever perms were drawn."""
     found = []
     if a.status != b.status:
         found.append(f"status: {a.status} vs {b.status}")
@@ -396,35 +405,66 @@ def differences(a: Seen, b: Seen) -> list[str]:
     ha, hb = dict(a.headers), dict(b.headers)
     for name in HEADERS:
         if ha.get(name) != hb.get(name):
-            found.append(f"{name}: {_short(ha.get(name))} vs {_short(hb.get(name))}")
-    found += [f"body{path}: {_short(x)} vs {_short(y)}" for path, x, y in _body_differences(a.body, b.body)]
-    return found
+            found.append(f"{name}: {_header(ha.get(name))} vs {_header(hb.get(name))}")
+    pairs = [(line, line) for line in found]
+    for key, shown in _body_differences(a.body, b.body):
+        if all(key != known for known, _ in pairs):  # the same difference in several items: once
+            pairs.append((key, shown))
+    return pairs
 
 
 _ABSENT = "(absent)"
 
 
-def _body_differences(a: Any, b: Any, path: str = "", depth: int = 0) -> list[tuple[str, Any, Any]]:
+def _body_differences(a: Any, b: Any, path: str = "", depth: int = 0) -> list[tuple[str, str]]:
+    """(key, shown) per difference of two bodies: field by field, or, past six, the fields named."""
     if a == b:
         return []
     if isinstance(a, dict) and isinstance(b, dict) and depth < 4:
         out = []
         for key in [*a, *(k for k in b if k not in a)]:
             out += _body_differences(a.get(key, _ABSENT), b.get(key, _ABSENT), f"{path}.{key}", depth + 1)
-        return out if len(out) <= 6 else [(path, a, b)]
+        return out if len(out) <= 6 else [_fields(path, a, b)]
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and depth < 4:
         out = []
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             out += _body_differences(x, y, f"{path}[{i}]", depth + 1)
-        return out if len(out) <= 6 else [(path, a, b)]
-    return [(path, a, b)]
+        if len(out) <= 6:
+            return out
+    # An item's place in a list says nothing of the difference: `[*]` in the key.
+    return [(f"body{_ANY_ITEM.sub('[*]', path)}: {_kind(a)} vs {_kind(b)}", f"body{path}: {_short(a)} vs {_short(b)}")]
+
+
+_ANY_ITEM = re.compile(r"\[\d+\]")
+
+
+def _fields(path: str, a: dict[str, Any], b: dict[str, Any]) -> tuple[str, str]:
+    """Two objects that differ in many fields, said by the fields' names."""
+    parts = [f"{what} {_named(keys)}" for what, keys in (
+        ("only A has", [k for k in a if k not in b]), ("only B has", [k for k in b if k not in a]),
+        ("values differ in", [k for k in a if k in b and a[k] != b[k]])) if keys]
+    return f"body{_ANY_ITEM.sub('[*]', path)}: {'; '.join(parts)}", f"body{path}: {'; '.join(parts)}"
+
+
+def _named(keys: list[str], shown: int = 8) -> str:
+    return ", ".join(keys[:shown]) + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
 
 
 def _short(value: Any, limit: int = 160) -> str:
-    if value is None:
-        return "(none)"
     text = value if value == _ABSENT else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _header(value: str | None) -> str:
+    return "(none)" if value is None else _short(value)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return _short(value)
 
 
 # --- curl lines ------------------------------------------------------------------------------------
@@ -482,6 +522,7 @@ class Occurrence:
     steps: list[Step]
     a: list[Exchange]  # side A's exchanges, the differing one last
     b: list[Exchange]
+    lines: tuple[str, ...] = ()  # what differs, as shown
 
     @property
     def length(self) -> int:
@@ -495,8 +536,9 @@ class Difference:
     method: str
     operation: str
     role: str
-    lines: tuple[str, ...]
+    key: tuple[str, ...]  # what differs, as the signature keeps it (`compared`)
     first: Occurrence
+    lines: tuple[str, ...] = ()  # what differs, as the first occurrence showed it
     occurrences: int = 1
     shrunk: Occurrence | None = None
     declared: bool = False
@@ -504,7 +546,7 @@ class Difference:
 
     @property
     def signature(self) -> Signature:
-        return self.method, self.operation, self.role, self.lines
+        return self.method, self.operation, self.role, self.key
 
     @property
     def statuses(self) -> tuple[int, int]:
@@ -554,15 +596,15 @@ class Explorer:
             if j is None:  # a redirect followed on one side only: its 307 already differs
                 continue
             y = b[j]
-            lines = differences(Seen.of(x, sequence, self.a.target.url), Seen.of(y, sequence, self.b.target.url))
+            pairs = compared(Seen.of(x, sequence, self.a.target.url), Seen.of(y, sequence, self.b.target.url))
             label = f"{x.method} {x.operation}"
             if count:
                 self.exchanges += 1
-                tally = self.differed if lines else self.agreed
+                tally = self.differed if pairs else self.agreed
                 tally[label] = tally.get(label, 0) + 1
-            signature = (x.method, x.operation, x.role, tuple(lines))
-            if lines and all(signature != s for s, _ in found):
-                found.append((signature, Occurrence(steps, a[:i + 1], b[:j + 1])))
+            signature = (x.method, x.operation, x.role, tuple(key for key, _ in pairs))
+            if pairs and all(signature != s for s, _ in found):
+                found.append((signature, Occurrence(steps, a[:i + 1], b[:j + 1], tuple(line for _, line in pairs))))
         if count:
             self.sequences += 1
         return found
@@ -582,7 +624,7 @@ class Explorer:
         for signature, occurrence in self.run(steps):
             known = self.differences.get(signature)
             if known is None:
-                self.differences[signature] = Difference(*signature, occurrence)
+                self.differences[signature] = Difference(*signature, occurrence, occurrence.lines)
                 mark = "D"
                 continue
             known.occurrences += 1

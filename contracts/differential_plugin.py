@@ -102,6 +102,11 @@ class DifferentialPlugin:
                 return
             self.targets[side] = target
         a, b = self.targets["A"], self.targets["B"]
+        for one, other in ((a, b), (b, a)):
+            # An older dimail (users without perms) has its admin stand in for People's user: the other side's
+            # admin stands in too, or every call would compare an admin's answer with People's.
+            if one.standing_in and not other.standing_in and other.admin is not None:
+                other.people, other.standing_in = other.admin, True
         report.about = {"a": _described(a), "b": _described(b), "a_url": a.url, "b_url": b.url, "prefix": prefix}
         reference = Reference.load(option("--dimail-reference"))
         report.about["reference"] = reference.label
@@ -180,7 +185,7 @@ class DifferentialPlugin:
         else:
             base, transport, label = self.closing.enter_context(in_process((lambda: load_app(app)) if app else None))
             target = Target(base, admin or ("admin", "admin"), people, transport=transport, prefix=prefix,
-                            label=f"{label} ({app})" if app else label)
+                            ephemeral=True, label=f"{label} ({app})" if app else label)
         self.closing.callback(target.close)
         checked = Report()
         _bootstrap(target, checked)

@@ -15,7 +15,8 @@ from typing import Any
 
 from .cleanup import Leftover
 from .differential import Difference
-from .report import VERDICTS, write_pair
+from .target import IN_PROCESS_URL
+from .report import NAMES_SHOWN, VERDICTS, write_pair
 
 
 def guess_register() -> list[Any]:
@@ -30,7 +31,7 @@ def judged_guesses(register: list[Any], agreed: dict[str, int], differed: dict[s
     not one judges them: two fakes agree by construction, two dimails say nothing of the fake."""
     if fakes != 1:
         return {"judged": False, "why": "both targets are fakes" if fakes == 2 else "neither target is the fake",
-                "confirmed": [], "contradicted": []}
+                "registered": len(register), "confirmed": [], "contradicted": []}
     confirmed, contradicted = [], []
     for guess in register:
         operations = [f"{method} {path}" for method, path in guess.operations]
@@ -38,7 +39,8 @@ def judged_guesses(register: list[Any], agreed: dict[str, int], differed: dict[s
             contradicted.append(guess.id)
         elif operations and all(op in agreed for op in operations):
             confirmed.append(guess.id)
-    return {"judged": True, "why": "", "confirmed": confirmed, "contradicted": contradicted}
+    return {"judged": True, "why": "", "registered": len(register), "confirmed": confirmed,
+            "contradicted": contradicted}
 
 
 @dataclass
@@ -78,7 +80,7 @@ class DifferentialReport:
         """The signatures grouped by what differs, whatever the operation (and however it was reached)."""
         grouped: dict[tuple[str, ...], list[Difference]] = {}
         for d in self.differences:
-            grouped.setdefault(d.lines, []).append(d)
+            grouped.setdefault(d.key, []).append(d)
         return list(grouped.items())
 
     def summary_lines(self) -> list[str]:
@@ -108,29 +110,46 @@ class DifferentialReport:
         guesses = self.guesses
         if guesses.get("judged"):
             lines.append(f"guesses: confirmed {', '.join(guesses['confirmed']) or 'none'}; "
-                         f"contradicted {', '.join(guesses['contradicted']) or 'none'}")
+                         f"contradicted {', '.join(guesses['contradicted']) or 'none'} "
+                         f"(of {guesses['registered']} in the fake's register)")
         elif guesses:
             lines.append(f"guesses: not judged ({guesses['why']})")
+        lines += self._cleanup_lines(NAMES_SHOWN)
+        lines.append(f"verdict: {self.verdict}")
+        return lines
+
+    def _cleanup_lines(self, limit: int | None = None) -> list[str]:
+        lines = []
         for side in ("A", "B"):
             lines += [f"clean-up ({side}): {p}" for p in self.cleanup.get(side, [])]
-            if self.left_behind.get(side):
-                lines.append(f"left behind ({side}): {len(self.left_behind[side])} domains, emptied "
-                             f"({', '.join(self.left_behind[side])}): the target cannot delete a domain")
-            lines += [f"left behind ({side}): {leftover.line()}" for leftover in self.leftovers.get(side, [])]
-        lines.append(f"verdict: {self.verdict}")
+            domains = self.left_behind.get(side)
+            if domains:
+                emptied = Leftover("domain", tuple(domains), "emptied, kept: the target has no DELETE "
+                                                             "/domains/{domain_name}")
+                lines.append(f"left behind ({side}): {emptied.line(limit)}")
+            lines += [f"left behind ({side}): {leftover.line(limit)}" for leftover in self.leftovers.get(side, [])]
         return lines
 
     def _difference(self, number: int, d: Difference, indent: str) -> list[str]:
         judged = "declared" if d.declared else f"undeclared: {d.why}"
         shortest = d.shortest
         calls = sum(1 for e in shortest.a if e.role != "token")
-        shrunk = f", shrunk from {d.first.length} steps" if d.shrunk is not None and d.first.length > \
-            shortest.length else ""
+        if d.shrunk is None:
+            shrunk = ", not shrunk (the time budget was spent)"
+        else:
+            shrunk = f", shrunk from {d.first.length} steps" if d.first.length > shortest.length else ""
         return [f"DIFFERENCE {number} ({judged}): {d.method} {d.operation}{_role(d.role)} — {'; '.join(d.lines)} "
                 f"(seen {d.occurrences} time{'s' if d.occurrences != 1 else ''})",
-                f"  reproduction, {calls} call{'s' if calls != 1 else ''}{shrunk} "
-                f"(DIMAIL={self.about.get('a_url')}, or B's {self.about.get('b_url')}):",
+                f"  reproduction, {calls} call{'s' if calls != 1 else ''}{shrunk} ({self._where()}):",
                 *(f"{indent}{line}" for line in d.reproduction(self.people))]
+
+    def _where(self) -> str:
+        """Where the curl lines run: A's URL, or B's (the in-process fake has none: a standalone one does)."""
+        a, b = self.about.get("a_url"), self.about.get("b_url")
+        served = "the in-process fake: replay them on `fake-dimail serve --seed people-dev`"
+        if a == IN_PROCESS_URL:
+            return f"A is {served}" + ("" if b == IN_PROCESS_URL else f", or B's DIMAIL={b}")
+        return f"DIMAIL={a}, " + (f"B is {served}" if b == IN_PROCESS_URL else f"or B's {b}")
 
     def operations(self) -> set[str]:
         return set(self.agreed) | set(self.differed)
@@ -141,7 +160,7 @@ class DifferentialReport:
             "stopped": self.stopped, "blocker": self.blocker, "interrupted": self.interrupted,
             "differences": [{
                 "operation": f"{d.method} {d.operation}", "method": d.method, "path": d.operation, "role": d.role,
-                "statuses": list(d.statuses), "differences": list(d.lines),
+                "statuses": list(d.statuses), "differences": list(d.lines), "signature": list(d.key),
                 "class": "declared" if d.declared else "undeclared", "why": d.why, "occurrences": d.occurrences,
                 "answers": {"a": _answer(d.shortest.a[-1]), "b": _answer(d.shortest.b[-1])},
                 "steps": [str(step) for step in d.shortest.steps[:d.shortest.length]],
@@ -168,7 +187,7 @@ class DifferentialReport:
                     "", *(f"- {line}" for line in d.lines), f"- seen {d.occurrences} time(s)"]
             if not d.declared:
                 out.append(f"- not declared by the reference: {d.why}")
-            out += ["", f"Reproduction (`DIMAIL={self.about.get('a_url')}`, or B's `{self.about.get('b_url')}`):", "",
+            out += ["", f"Reproduction ({self._where()}):", "",
                     "```sh", *d.reproduction(self.people), "```", ""]
         out += ["## Calls per operation", "", "| operation | answered alike | answered differently |", "|---|---|---|"]
         out += [f"| `{op}` | {self.agreed.get(op, 0)} | {self.differed.get(op, 0)} |"
@@ -180,7 +199,7 @@ class DifferentialReport:
                         f"- contradicted: {', '.join(self.guesses['contradicted']) or 'none'}"]
             else:
                 out.append(f"Not judged: {self.guesses['why']}.")
-        lines = [line for line in self.summary_lines() if line.startswith(("clean-up (", "left behind ("))]
+        lines = self._cleanup_lines()
         if lines:
             out += ["", "## Clean-up", "", *(f"- {line}" for line in lines)]
         return "\n".join(out) + "\n"

@@ -25,6 +25,7 @@ from .target import DOMAIN_DELETION, Target
 VERDICTS = {"compatible": 0, "NOT compatible": 1, "UNREACHABLE": 6, "NOT USABLE": 7,
             "same": 0, "differ (declared only)": 8, "differ": 9}
 OUTCOMES = ("passed", "failed", "skipped", "blocked")
+NAMES_SHOWN = 12  # of what is left behind, in the terminal (the report names them all)
 
 FAMILIES = {
     "sequence": "Permission sequence (state machine over People events)",
@@ -137,7 +138,7 @@ class Report:
             lines += [f"clean-up: {problem}" for problem in self.cleanup]
         if self.left_behind:
             lines.append(f"left behind: {self._left_behind()}")
-        lines += [f"left behind: {leftover.line()}" for leftover in self.leftovers]
+        lines += [f"left behind: {leftover.line(limit=NAMES_SHOWN)}" for leftover in self.leftovers]
         lines.append(f"verdict: {self.verdict}")
         return lines
 

@@ -87,6 +87,8 @@ class Target:
     _cleaned: bool = False
     # The admin's credentials are in `people`: People's user could not be given its perms.
     standing_in: bool = False
+    # An in-process fake, gone with the run: nothing of it is left anywhere to name.
+    ephemeral: bool = False
     _counter: int = 0
     _shared: httpx.Client | None = field(default=None, repr=False)
 
@@ -187,7 +189,7 @@ class Target:
         if not self._cleaned:
             problems, kept = clean.crash_logs(self)
             self.cleanup_problems += problems
-            self.leftovers = [*clean.leftovers(self), *kept]
+            self.leftovers = [] if self.ephemeral else [*clean.leftovers(self), *kept]
         self._cleaned = True
         return list(self.cleanup_problems)
 

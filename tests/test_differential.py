@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from contracts.differential import Explorer, Seen, Side, Step, curl_lines, differences, normalised
+from contracts.differential import Explorer, Seen, Side, Step, compared, curl_lines, differences, normalised
 from contracts.differential_report import DifferentialReport, judged_guesses
 from contracts.reference import Reference, reference_problem
 from contracts.target import IN_PROCESS_URL, Target
@@ -88,6 +89,33 @@ def test_a_fake_with_bearer_401_differs_in_that_alone_declared_and_reproduced(
             shown = subprocess.run(["bash", "-c", call], env={"DIMAIL": url, "PATH": "/usr/bin:/bin"},
                                    capture_output=True, text=True, timeout=30).stdout
             assert shown.startswith(f"HTTP/1.1 {status} "), shown
+
+
+def test_an_interrupted_differential_run_cleans_both_targets_up(default_server: str, bearer_401_server: str,
+                                                                 tmp_path: Path) -> None:
+    before = {url: state(url) for url in (default_server, bearer_401_server)}
+    run = subprocess.Popen([sys.executable, "-m", "pytest", "--pyargs", "contracts", "-q", "-p", "no:cacheprovider",
+                            "--dimail-url", default_server, "--dimail-compare-url", bearer_401_server,
+                            "--dimail-admin", "admin:admin", "--dimail-report", str(tmp_path / "d")],
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert run.stdout is not None
+        seen = ""
+        while not seen.endswith(("..", "D", "d")):  # two sequences done, or a difference: the third is on its way
+            char = run.stdout.read(1)
+            assert char, seen
+            seen += char
+        run.send_signal(signal.SIGINT)
+        output = seen + run.communicate(timeout=120)[0]
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 2, output[-3000:]
+    report = json.loads((tmp_path / "d.json").read_text())
+    assert report["interrupted"] is True and "(interrupted)" in output, output[-3000:]
+    for url, side in ((default_server, "A"), (bearer_401_server, "B")):
+        assert report["cleanup"][side] == []
+        assert unlisted(before[url], state(url), report["leftovers"][side]) == {}
 
 
 def test_two_identical_fakes_are_the_same(tmp_path: Path) -> None:
@@ -182,6 +210,23 @@ def test_differences_name_the_status_the_headers_and_each_field() -> None:
     assert differences(a, a) == []
 
 
+def test_objects_far_apart_are_said_by_their_fields_and_a_difference_in_several_items_is_one() -> None:
+    """dimail's 2024 domain against v0.8.2's: one line naming the fields; the signature forgets the values
+    of lists and objects, and where in a list an item was."""
+    old = {"name": "d", "features": ["webmail"], "mailbox_domain": None, "imap_domains": None, "smtp_domains": None,
+           "context_name": "d"}
+    new = {"name": "d", "features": ["webmail"], "state": "new", "valid": False, "active": False, "delivery": "virtual",
+           "context_name": None, "mx": {"ok": False}}
+    a, b = Seen(200, "application/json", (), [old, old]), Seen(200, "application/json", (), [new, new])
+    line = ("body[0]: only A has mailbox_domain, imap_domains, smtp_domains; only B has state, valid, active, delivery, "
+            "mx; values differ in context_name")
+    assert compared(a, b) == [(line.replace("[0]", "[*]"), line)]
+    perms = [compared(Seen(201, "", (), {"name": "u"}), Seen(201, "", (), {"name": "u", "perms": drawn}))
+             for drawn in (["new_domain"], [])]
+    assert [key for key, _ in perms[0]] == [key for key, _ in perms[1]] == ["body.perms: (absent) vs a list"]
+    assert [shown for _, shown in perms[0]] == ['body.perms: (absent) vs ["new_domain"]']
+
+
 def test_the_reference_declares_a_difference_when_it_declares_both_answers() -> None:
     v082 = Reference.load(None)
     assert v082.undeclared("GET", "/domains/{domain_name}/aliases/", 401, {"detail": "Not authenticated"}, True) \
@@ -245,6 +290,6 @@ def test_guesses_are_confirmed_or_contradicted_by_operation_only_against_a_real_
     agreed = {"POST /allows/": 3, "GET /x": 1, "DELETE /allows/{domain_name}/{user_name}": 2}
     differed = {"GET /x": 1}
     assert judged_guesses(register, agreed, differed, fakes=1) == {
-        "judged": True, "why": "", "confirmed": ["g1", "g3"], "contradicted": ["g2"]}
+        "judged": True, "why": "", "registered": 4, "confirmed": ["g1", "g3"], "contradicted": ["g2"]}
     assert judged_guesses(register, agreed, differed, fakes=2)["why"] == "both targets are fakes"
     assert judged_guesses(register, agreed, differed, fakes=0)["judged"] is False

@@ -1,0 +1,64 @@
+"""The contract suite's usage errors are answered while pytest loads its plugins, before any app or
+schemathesis is imported: one line, pytest's usage status (4), no traceback.
+
+pytest loads installed plugins in the order their distributions are found; here the order is fixed
+(`-p`, autoloading off) with schemathesis' plugin after the suite's, as it comes on a machine where
+fake-dimail's distribution is found first. tests/test_contracts.py checks the same lines with every
+plugin autoloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = """
+import json, sys, pytest
+status = pytest.main(sys.argv[1:])
+print(json.dumps([int(status), sorted(m for m in ("schemathesis", "hypothesis", "fake_dimail.app", "tests.mutants")
+                                      if m in sys.modules)]))
+"""
+
+
+def _early(*args: str) -> tuple[int, list[str], str]:
+    run = subprocess.run([sys.executable, "-c", PROBE, "-p", "contracts.plugin", "-p", "schemathesis.pytest.plugin",
+                          "--pyargs", "contracts", "-p", "no:cacheprovider", *args], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    status, imported = json.loads(run.stdout.strip().splitlines()[-1])
+    return status, imported, run.stderr
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (("--dimail-url", "localhost:8001"),
+     "ERROR: --dimail-url 'localhost:8001' has no scheme: add http:// (http://localhost:8001)"),
+    (("--dimail-app", "nosuch:thing"),
+     "ERROR: --dimail-app nosuch:thing: cannot import nosuch (No module named 'nosuch'); is it importable from the "
+     "current directory?"),
+    (("--dimail-app", "tests.mutants"),
+     "ERROR: --dimail-app tests.mutants: expected MODULE:CALLABLE, e.g. tests.mutants:renamed_field"),
+    (("--dimail-compare-url", "fake", "--dimail-reference", "nowhere.json"),
+     "ERROR: --dimail-reference nowhere.json: no such file"),
+    (("--dimail-sequences", "3"),
+     "ERROR: --dimail-sequences is for a differential run: add --dimail-compare-url URL (or `fake`)"),
+    (("--dimail-url=http://127.0.0.1:9", "--dimail-compare-url", "http://127.0.0.1:9/"),
+     "ERROR: --dimail-compare-url http://127.0.0.1:9/ is --dimail-url: compare two different dimails"),
+], ids=["url-without-scheme", "app-not-found", "app-without-callable", "reference-missing", "sequences-alone",
+        "same-twice"])
+def test_usage_errors_come_before_schemathesis_and_the_app_are_imported(args: tuple[str, ...], line: str) -> None:
+    status, imported, stderr = _early(*args)
+    assert (status, stderr.strip()) == (4, line)
+    assert imported == [], imported  # the app's modules, schemathesis and hypothesis: none imported
+
+
+def test_options_that_are_fine_early_are_left_to_the_full_check() -> None:
+    """A module that exists but lacks the callable can only be told by importing it: after the plugins load."""
+    status, imported, stderr = _early("--dimail-app", "tests.mutants:nosuch")
+    assert (status, stderr.strip()) == (4, "ERROR: --dimail-app tests.mutants:nosuch: tests.mutants has no callable "
+                                           "'nosuch'")
+    assert "tests.mutants" in imported and "schemathesis" in imported
