@@ -101,6 +101,7 @@ class DifferentialPlugin:
             if target is None:
                 return
             self.targets[side] = target
+            report.about[side.lower()] = _described(target)
         a, b = self.targets["A"], self.targets["B"]
         for one, other in ((a, b), (b, a)):
             # An older dimail (users without perms) has its admin stand in for People's user: the other side's
