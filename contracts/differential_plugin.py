@@ -5,9 +5,10 @@ collected (the contracts do not run, their modules are not even imported), and
 the run loop is the differential's. Both targets are set up like the contract
 suite's (People's user bootstrapped, or the run stops as UNREACHABLE or NOT
 USABLE, naming the target), then `differential.Explorer` sends them the drawn
-sequences: at most `--dimail-sequences` (40 by default, the same ones every run),
-within the first 70% of `--dimail-budget` seconds; the shrinking of what differs
-gets the rest. The progress line shows one mark per sequence: `.` answered alike,
+sequences: at most `--dimail-sequences` (40 by default, the same ones every run
+unless `--hypothesis-seed` is given), within the first 70% of `--dimail-budget`
+seconds (one sequence at least; setting the targets up is not counted); the
+shrinking of what differs gets the rest. The progress line shows one mark per sequence: `.` answered alike,
 `D` a new difference, `d` only differences seen before. Both targets are cleaned
 up at the end, even after Ctrl-C.
 """
@@ -115,8 +116,13 @@ class DifferentialPlugin:
         self.sides = [Side(a, "A"), Side(b, "B")]
         explorer = Explorer(*self.sides, prefix)
         kinds = available(lambda op: not a.lacks(op) and not b.lacks(op))
+        if not kinds:
+            report.stop("NOT USABLE", "the two targets declare no operation in common that People's calls use: "
+                                      "nothing to compare")
+            return
         writer = self.config.pluginmanager.get_plugin("terminalreporter")
-        generation_ends, shrinking_ends = started + budget * GENERATION_SHARE, started + budget
+        compared = time.monotonic()  # the budget is the comparison's: setting the targets up is not counted
+        generation_ends, shrinking_ends = compared + budget * GENERATION_SHARE, compared + budget
         wanted = count or DEFAULT_SEQUENCES
         _write(writer, f"\ndifferential: {wanted} sequences of calls to A and B ({len(kinds)} kinds of call both "
                        f"declare), at most {budget:g} s\n")
@@ -128,7 +134,7 @@ class DifferentialPlugin:
                   phases=[Phase.generate], suppress_health_check=list(HealthCheck), print_blob=False)
         @given(sequences(kinds))
         def explore(steps: list[Any]) -> None:
-            if time.monotonic() > generation_ends:
+            if explorer.sequences and time.monotonic() > generation_ends:  # one at least: "same" must mean something
                 raise _BudgetSpent
             _write(writer, explorer.explore(steps))
             if explorer.sequences % 50 == 0:

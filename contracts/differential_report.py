@@ -90,8 +90,9 @@ class DifferentialReport:
         lines.append(f"reference: {self.about.get('reference', '?')}")
         spent = " (time budget spent)" if self.about.get("budget_spent") else ""
         interrupted = " (interrupted)" if self.interrupted else ""
-        lines.append(f"{self.about.get('sequences', 0)} sequences{spent}{interrupted}, "
-                     f"{self.about.get('exchanges', 0)} calls compared over {len(self.operations())} operations, "
+        lines.append(f"{_count(self.about.get('sequences', 0), 'sequence')}{spent}{interrupted}, "
+                     f"{_count(self.about.get('exchanges', 0), 'call')} compared over "
+                     f"{_count(len(self.operations()), 'operation')}, "
                      f"prefix {self.about.get('prefix', '?')}, {self.about.get('seconds', 0):.1f} s")
         if not self.differences:
             lines.append("differences: none")
@@ -206,6 +207,10 @@ class DifferentialReport:
 
     def write(self, path: Path) -> list[Path]:
         return write_pair(path, self.as_dict(), self.markdown())
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
 
 
 def _role(role: str) -> str:

@@ -15,26 +15,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import json, sys, pytest
-status = pytest.main(sys.argv[1:])
-print(json.dumps([int(status), sorted(m for m in ("schemathesis", "hypothesis", "fake_dimail.app", "tests.mutants")
-                                      if m in sys.modules)]))
+out = []
+for args in json.loads(sys.argv[1]):
+    status = pytest.main(["-p", "contracts.plugin", "-p", "schemathesis.pytest.plugin", "--pyargs", "contracts",
+                          "-p", "no:cacheprovider", *args])
+    out.append([int(status), sorted(m for m in ("schemathesis", "hypothesis", "fake_dimail.app", "tests.mutants")
+                                    if m in sys.modules)])
+print(json.dumps(out))
 """
-
-
-def _early(*args: str) -> tuple[int, list[str], str]:
-    run = subprocess.run([sys.executable, "-c", PROBE, "-p", "contracts.plugin", "-p", "schemathesis.pytest.plugin",
-                          "--pyargs", "contracts", "-p", "no:cacheprovider", *args], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
-    status, imported = json.loads(run.stdout.strip().splitlines()[-1])
-    return status, imported, run.stderr
-
-
-@pytest.mark.parametrize(("args", "line"), [
+EARLY = [
     (("--dimail-url", "localhost:8001"),
      "ERROR: --dimail-url 'localhost:8001' has no scheme: add http:// (http://localhost:8001)"),
     (("--dimail-app", "nosuch:thing"),
@@ -48,17 +40,20 @@ def _early(*args: str) -> tuple[int, list[str], str]:
      "ERROR: --dimail-sequences is for a differential run: add --dimail-compare-url URL (or `fake`)"),
     (("--dimail-url=http://127.0.0.1:9", "--dimail-compare-url", "http://127.0.0.1:9/"),
      "ERROR: --dimail-compare-url http://127.0.0.1:9/ is --dimail-url: compare two different dimails"),
-], ids=["url-without-scheme", "app-not-found", "app-without-callable", "reference-missing", "sequences-alone",
-        "same-twice"])
-def test_usage_errors_come_before_schemathesis_and_the_app_are_imported(args: tuple[str, ...], line: str) -> None:
-    status, imported, stderr = _early(*args)
-    assert (status, stderr.strip()) == (4, line)
-    assert imported == [], imported  # the app's modules, schemathesis and hypothesis: none imported
+]
+# A module that exists but lacks the callable can only be told by importing it: after the plugins load.
+LATE = (("--dimail-app", "tests.mutants:nosuch"),
+        "ERROR: --dimail-app tests.mutants:nosuch: tests.mutants has no callable 'nosuch'")
 
 
-def test_options_that_are_fine_early_are_left_to_the_full_check() -> None:
-    """A module that exists but lacks the callable can only be told by importing it: after the plugins load."""
-    status, imported, stderr = _early("--dimail-app", "tests.mutants:nosuch")
-    assert (status, stderr.strip()) == (4, "ERROR: --dimail-app tests.mutants:nosuch: tests.mutants has no callable "
-                                           "'nosuch'")
-    assert "tests.mutants" in imported and "schemathesis" in imported
+def test_usage_errors_come_before_schemathesis_and_the_app_are_imported() -> None:
+    """One process, one `pytest.main` per case: the early cases first, then one only a full check can tell."""
+    run = subprocess.run([sys.executable, "-c", PROBE, json.dumps([args for args, _ in [*EARLY, LATE]])], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    results = json.loads(run.stdout.strip().splitlines()[-1])
+    assert [line for line in run.stderr.splitlines() if line.strip()] == [line for _, line in [*EARLY, LATE]]
+    assert [status for status, _ in results] == [4] * (len(EARLY) + 1)
+    # none of the app's modules, nor schemathesis or hypothesis, before the last case
+    assert results[len(EARLY) - 1][1] == [], results
+    assert {"tests.mutants", "schemathesis"} <= set(results[-1][1]), results
