@@ -85,9 +85,25 @@ def _names(target: Target, operation: tuple[str, str], key: str) -> set[str] | N
     return {item[key] for item in listed if isinstance(item, dict) and isinstance(item.get(key), str)}
 
 
+_DOMAIN = re.compile(r"/domains/([^/]+)")
+
+
 def note(target: Target, method: str, path: str, body: Any, answer: httpx.Response) -> None:
-    """Remember how to undo what this answer says was created outside the run's domains and users."""
-    if method != "POST" or not 200 <= answer.status_code < 300:
+    """Remember how to undo what this answer says was created outside the run's domains and users, and the
+    OX contexts its webmail domains are put in (they outlive them)."""
+    if not 200 <= answer.status_code < 300:
+        return
+    changed = _DOMAIN.fullmatch(path)
+    if method == "PATCH" and changed and isinstance(body, dict) and isinstance(body.get("context_name"), str):
+        try:
+            webmail = "webmail" in (answer.json().get("features") or [])
+        except (ValueError, AttributeError, TypeError):
+            webmail = False
+        if webmail:  # the domain is now in that context, made for it if it was not there
+            target.contexts[changed[1]] = body["context_name"]
+            target.contexts_left.append(body["context_name"])
+        return
+    if method != "POST":
         return
     if path == "/domains/" and isinstance(body, dict) and isinstance(body.get("name"), str):
         try:

@@ -138,6 +138,20 @@ def test_what_generated_bodies_make_outside_the_run_is_undone() -> None:
     assert target.undo == []
 
 
+def test_an_ox_context_a_domain_is_moved_to_is_named_too() -> None:
+    fake = FakeDimail(seed="people-dev")
+    target = _target(fake)
+    domain = target.name("domain")
+    target.created_domains.append(domain)
+    assert target.call("POST", "/domains/", auth=target.people, json={"name": domain, "features": ["mailbox"]}) \
+        .status_code == 201
+    assert target.call("PATCH", f"/domains/{domain}", auth=target.admin, json={
+        "features": ["mailbox", "webmail"], "context_name": "moved-here"}).status_code == 200
+    assert target.cleanup() == []
+    assert [(leftover.kind, leftover.names) for leftover in target.leftovers] == [("OX context", ("moved-here",))]
+    assert [c.name for c in fake.backend.state.contexts.values()] == ["moved-here"]
+
+
 def test_a_domain_the_run_never_got_is_not_touched_beyond_a_look() -> None:
     """A name noted before its creation failed: one read says it does not exist, nothing is deleted."""
     fake = FakeDimail(seed="people-dev")

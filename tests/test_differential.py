@@ -51,11 +51,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MISSING_BEARER = ("status: 403 vs 401", 'www-authenticate: (none) vs "Bearer"')
 
 
-def bearer_401() -> FakeDimail:
-    """For `--dimail-app`: the fake as `fake-dimail serve --bearer-401` runs it."""
-    return FakeDimail(settings=Settings(bearer_401=True), seed="people-dev")
-
-
 def differential(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "contracts", "-q", "-p", "no:cacheprovider",
                            *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
