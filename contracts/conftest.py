@@ -31,6 +31,7 @@ import pytest
 from provisioner.client import DimailError, DimailRefused
 from provisioner.provisioner import NotInitialised
 
+from .refusals import refused
 from .report import VERDICTS, Report
 from .target import Target, TargetError, credentials, in_process, load_app
 
@@ -105,7 +106,7 @@ def _made(config: pytest.Config, closing: ExitStack) -> Target:
         app_spec = config.getoption("--dimail-app")
         factory = (lambda: load_app(app_spec)) if app_spec else None
         base, transport, label = closing.enter_context(in_process(factory))
-        target = Target(base, admin or ("admin", "admin"), people, transport=transport,
+        target = Target(base, admin or ("admin", "admin"), people, transport=transport, ephemeral=True,
                         label=f"{label} ({app_spec})" if app_spec else label)
     closing.callback(target.close)
     return target
@@ -126,6 +127,7 @@ def _bootstrap(target: Target, report: Report) -> None:
         return
     # Described (and its drift computed) before bootstrapping: a target People cannot use still gets both.
     report.target(target)
+    target.begin()  # what exists before the run, so that its end tells what the run made
     provisioner = target.provisioner(retries=0)
     try:
         provisioner.initialise(admin=target.admin)
@@ -135,18 +137,7 @@ def _bootstrap(target: Target, report: Report) -> None:
         else:
             _stand_in(target, report, f"People's user cannot be set up: {exc}")
     except DimailRefused as exc:
-        whose = "the admin credentials (--dimail-admin)" if target.admin and exc.call.user == target.admin[0] \
-            else "People's credentials (--dimail-people)"
-        call = exc.call  # said from the call: the provisioner's own message already says "refused"
-        accepted = next((c for c in provisioner.client.journal if c.user == call.user and c.status == 200), None)
-        if accepted is not None:  # good credentials, a missing right: dimail's 2024 server lets only admins read users
-            report.stop("NOT USABLE", f"People's user cannot be set up: dimail accepts the credentials of "
-                                      f"{call.user!r} ({accepted.method} {accepted.path} answered 200) but refused "
-                                      f"{call.method} {call.path} ({call.status}: {exc.detail!r}), so its perms "
-                                      "cannot be checked; give --dimail-admin USER:PASSWORD")
-            return
-        report.stop("NOT USABLE", f"dimail refused {whose} of {call.user!r}: {call.method} {call.path} answered "
-                                  f"{call.status}: {exc.detail!r}")
+        report.stop("NOT USABLE", refused(target.admin, target.people, provisioner.client.journal, exc))
     except DimailError as exc:
         report.stop("NOT USABLE", f"People's user cannot be set up: {exc}")
     finally:
@@ -207,12 +198,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         try:
             report.cleanup = target.cleanup()
             report.left_behind = target.left_behind
+            report.leftovers = target.leftovers
         except Exception as exc:  # the target died during the run: say so, do not hide the results
             report.cleanup = [f"clean-up failed: {exc!r}"]
     closing = config.stash.get(CLOSING_KEY, None)
     if closing is not None:
         closing.close()
-    if not (report.results or report.stopped):
+    if not (report.results or report.stopped or report.leftovers or report.cleanup):
         return
     path = config.getoption("--dimail-report")
     if path:
@@ -223,7 +215,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     report = config.stash.get(REPORT_KEY, None)
-    if report is None or not (report.results or report.stopped):
+    if report is None or not (report.results or report.stopped or report.leftovers or report.cleanup):
         return
     terminalreporter.section("dimail compatibility")
     for line in report.summary_lines():

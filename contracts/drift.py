@@ -8,6 +8,8 @@ branches are merged, so `X | null` compares as `X`.
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,7 +27,13 @@ class Drift:
 
 
 def reference_openapi() -> dict[str, Any]:
-    """The fake's own document, without its control plane: what the fake claims dimail is."""
+    """The fake's own document, without its control plane: what the fake claims dimail is (a copy of
+    its own: building the app that makes it takes a second, and a bootstrap or a reference asks again)."""
+    return copy.deepcopy(_fake_document())
+
+
+@functools.cache
+def _fake_document() -> dict[str, Any]:
     from fake_dimail.app import create_app
 
     document = create_app().openapi()

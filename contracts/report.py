@@ -16,12 +16,16 @@ from typing import Any
 
 import pytest
 
+from .cleanup import Leftover
 from .drift import Drift, compare, reference_openapi
 from .target import DOMAIN_DELETION, Target
 
 # The run's exit status per verdict; 6 and 7 stay clear of pytest's own 2-5 (interrupted, internal, usage, none).
-VERDICTS = {"compatible": 0, "NOT compatible": 1, "UNREACHABLE": 6, "NOT USABLE": 7}
+# A differential run (`--dimail-compare-url`, contracts/differential.py) ends with one of the last three.
+VERDICTS = {"compatible": 0, "NOT compatible": 1, "UNREACHABLE": 6, "NOT USABLE": 7,
+            "same": 0, "differ (declared only)": 8, "differ": 9}
 OUTCOMES = ("passed", "failed", "skipped", "blocked")
+NAMES_SHOWN = 12  # of what is left behind, in the terminal (the report names them all)
 
 FAMILIES = {
     "sequence": "Permission sequence (state machine over People events)",
@@ -52,6 +56,7 @@ class Report:
     drift: list[Drift] = field(default_factory=list)
     cleanup: list[str] = field(default_factory=list)
     left_behind: list[str] = field(default_factory=list)  # domains emptied, kept: the target cannot delete them
+    leftovers: list[Leftover] = field(default_factory=list)  # what no operation removes, or is kept: named
     # Why contracts could not run: all of them when `stopped` (its verdict) is set, else the `blocked` ones.
     blocker: str | None = None
     stopped: str | None = None
@@ -138,6 +143,7 @@ class Report:
             lines += [f"clean-up: {problem}" for problem in self.cleanup]
         if self.left_behind:
             lines.append(f"left behind: {self._left_behind()}")
+        lines += [f"left behind: {leftover.line(limit=NAMES_SHOWN)}" for leftover in self.leftovers]
         lines.append(f"verdict: {self.verdict}")
         return lines
 
@@ -160,7 +166,8 @@ class Report:
                 "families": {f: self.counts(f) for f in FAMILIES},
                 "results": [asdict(r) for r in self.results.values()],
                 "drift": [d.as_dict() for d in self.drift], "cleanup": self.cleanup, "left_behind": self.left_behind,
-                "blocker": self.blocker, "costs": self.costs}
+                "leftovers": [leftover.as_dict() for leftover in self.leftovers], "blocker": self.blocker,
+                "costs": self.costs}
 
     def markdown(self) -> str:
         out = [f"# dimail compatibility: {self.about.get('target', '?')}", "",
@@ -196,17 +203,24 @@ class Report:
             out.append("None: the target declares exactly the fake's operations.")
         if self.cleanup:
             out += ["", "## Clean-up problems", "", *(f"- {p}" for p in self.cleanup)]
-        if self.left_behind:
-            out += ["", "## Left behind", "", self._left_behind()]
+        if self.left_behind or self.leftovers:
+            out += ["", "## Left behind", ""]
+            out += [f"- {line}" for line in ([self._left_behind()] if self.left_behind else [])
+                    + [leftover.line() for leftover in self.leftovers]]
         return "\n".join(out) + "\n"
 
     def write(self, path: Path) -> list[Path]:
-        base = path.with_suffix("") if path.suffix in (".json", ".md") else path
-        json_path, md_path = base.with_suffix(".json"), base.with_suffix(".md")
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        md_path.write_text(self.markdown(), encoding="utf-8")
-        return [json_path, md_path]
+        return write_pair(path, self.as_dict(), self.markdown())
+
+
+def write_pair(path: Path, data: dict[str, Any], markdown: str) -> list[Path]:
+    """PATH.json and PATH.md (a `.json` or `.md` suffix given is dropped)."""
+    base = path.with_suffix("") if path.suffix in (".json", ".md") else path
+    json_path, md_path = base.with_suffix(".json"), base.with_suffix(".md")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    md_path.write_text(markdown, encoding="utf-8")
+    return [json_path, md_path]
 
 
 def _first_lines(report: pytest.TestReport) -> str:

@@ -20,11 +20,14 @@ import httpx
 
 from provisioner import Provisioner
 
+from . import cleanup as clean
+
 IN_PROCESS_URL = "http://dimail"
 # The fake's control plane: present in its OpenAPI, never in a real dimail's.
 STEERING = {("PUT", "/_fake/dns/{name}"), ("POST", "/_fake/dns/{name}/publish"),
             ("PATCH", "/_fake/domains/{domain_name}/platform")}
 DOMAIN_DELETION = ("DELETE", "/domains/{domain_name}")
+DOMAIN_READ = ("GET", "/domains/{domain_name}")
 
 
 class TargetError(Exception):
@@ -73,8 +76,19 @@ class Target:
     cleanup_problems: list[str] = field(default_factory=list)
     # Emptied but kept: the target has no domain deletion (dimail's 2024 server).
     left_behind: list[str] = field(default_factory=list)
+    # What no operation removes, or the run keeps on purpose, named (`cleanup.Leftover`).
+    leftovers: list[clean.Leftover] = field(default_factory=list)
+    contexts: dict[str, str] = field(default_factory=dict)  # domain -> the OX context it was created in
+    contexts_left: list[str] = field(default_factory=list)  # those of deleted webmail domains: they stay
+    undo: list[clean.Undo] = field(default_factory=list)  # deletions of what generated bodies made elsewhere
+    users_before: set[str] | None = None  # before the bootstrap (admin credentials only)
+    crashes_before: set[str] | None = None
+    server_errors: int = 0  # 500s answered to `call`: dimail writes a crash log for each
+    _cleaned: bool = False
     # The admin's credentials are in `people`: People's user could not be given its perms.
     standing_in: bool = False
+    # An in-process fake, gone with the run: nothing of it is left anywhere to name.
+    ephemeral: bool = False
     _counter: int = 0
     _shared: httpx.Client | None = field(default=None, repr=False)
 
@@ -96,6 +110,9 @@ class Target:
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         answer = self._shared.request(method, path, auth=auth, headers=headers, **kwargs)
+        clean.note(self, method, path, kwargs.get("json"), answer)
+        if answer.status_code == 500:
+            self.server_errors += 1
         if answer.status_code >= 500:
             # uvicorn closes the connection after an unhandled exception without saying so: reused, the next
             # request would meet a reset and be blamed for the previous one's crash (the body is read already).
@@ -155,12 +172,25 @@ class Target:
         return f"{self.prefix}-{kind[0]}{self._counter}"
 
     def cleanup(self) -> list[str]:
-        """Delete every domain and user this run created; what could not be deleted, described."""
-        # Nothing left (a clean-up already ran): no call, so it also works once the target has stopped.
-        if self.created_domains or self.created_users:
-            self.cleanup_problems += self.remove(self.created_domains, self.created_users)
+        """Delete every domain and user this run created, and what hangs on them; what could not be deleted,
+        described. What no operation removes is named in `leftovers`."""
+        # A clean-up already ran and nothing was made since: no call, so it also works once the target has stopped.
+        if self._cleaned and not (self.created_domains or self.created_users or self.undo):
+            return list(self.cleanup_problems)
+        domains, users = self.created_domains, self.created_users
+        if not self._cleaned:  # what an interrupted call made without the run knowing, found by its prefix
+            self.close()  # a call interrupted (Ctrl-C) may have left the kept connection half-used
+            found = clean.swept(self)
+            domains, users = [*domains, *found[0]], [*users, *found[1]]
+        self.cleanup_problems += clean.undone(self)
+        self.cleanup_problems += self.remove(list(dict.fromkeys(domains)), list(dict.fromkeys(users)))
         self.created_domains.clear()
         self.created_users.clear()
+        if not self._cleaned:
+            problems, kept = clean.crash_logs(self)
+            self.cleanup_problems += problems
+            self.leftovers = [] if self.ephemeral else [*clean.leftovers(self), *kept]
+        self._cleaned = True
         return list(self.cleanup_problems)
 
     def remove(self, domains: list[str], users: list[str]) -> list[str]:
@@ -170,6 +200,8 @@ class Target:
         cannot avoid leaving is no incompatibility (People never deletes a domain).
         """
         problems: list[str] = []
+        if not (domains or users):
+            return problems
         deletable = not self.lacks(DOMAIN_DELETION)
         auth = self.admin or self.people
         with self.http(auth=auth) as basic:
@@ -177,9 +209,13 @@ class Target:
         with self.http(bearer=token) as bearer, self.http(auth=auth) as basic:
             for name in reversed(domains):
                 domain = quote(name, safe="")
-                aliases = bearer.get(f"/domains/{domain}/aliases/")
+                clean.zone_removed(self, name)
+                aliases = bearer.get(f"/domains/{domain}/aliases/")  # dimail keeps them even without the domain
                 for local in {a["username"] for a in (aliases.json() if aliases.status_code == 200 else [])}:
                     bearer.delete(f"/domains/{domain}/aliases/{quote(local, safe='')}/all")
+                held = None if self.lacks(DOMAIN_READ) else bearer.get(f"/domains/{domain}")
+                if held is not None and held.status_code == 404:  # never made (its creation failed), or gone
+                    continue
                 forwards = bearer.get(f"/domains/{domain}/forwards/")
                 for forward in forwards.json() if forwards.status_code == 200 else []:
                     bearer.delete(f"/domains/{domain}/forwards/{quote(forward['username'], safe='')}")
@@ -193,15 +229,23 @@ class Target:
                             problems.append(problem)
                 if not deletable:
                     self.left_behind.append(name)
+                    # People's user loses its allow on it (the run's users take theirs when they go)
+                    basic.delete(f"/allows/{domain}/{quote(self.people[0], safe='')}")
                     continue
                 answer = basic.delete(f"/domains/{domain}")
                 if answer.status_code not in (204, 404):
                     problems.append(f"DELETE /domains/{domain} answered {answer.status_code}: {answer.text[:120]}")
+                elif answer.status_code == 204 and held is not None and _webmail(held):
+                    self.contexts_left.append(self.contexts.get(name, name))  # People names it after the domain
             for user in reversed(users):
                 answer = basic.delete(f"/users/{quote(user, safe='')}")
                 if answer.status_code not in (204, 404):
                     problems.append(f"DELETE /users/{user} answered {answer.status_code}: {answer.text[:120]}")
         return problems
+
+    def begin(self) -> None:
+        """Before the bootstrap: what exists already, so that the end of the run can tell what it made."""
+        clean.begin(self)
 
     @staticmethod
     def _delete_public_aliases(bearer: httpx.Client, email: str) -> None:
@@ -227,6 +271,13 @@ class Target:
         if answer.status_code == 204 or (answer.status_code == 404 and "open-xchange" not in answer.text):
             return None
         return f"DELETE {path} answered {answer.status_code}: {answer.text[:120]}"
+
+
+def _webmail(answer: httpx.Response) -> bool:
+    try:
+        return "webmail" in (answer.json().get("features") or [])
+    except (ValueError, AttributeError, TypeError):
+        return False
 
 
 @contextmanager

@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from tests.conftest import served
+from tests.fake_state import state, unlisted
 
 ROOT = Path(__file__).resolve().parents[1]
 # contracts.conformance's text, written again: this module is also the batch child (`python -m tests.test_contracts`),
@@ -56,7 +57,9 @@ def _standalone(tmp: Path) -> dict[str, Any]:
     url = next(server)
     try:
         unset = suite("--dimail-url", url)  # without the admin credentials, People's user cannot be made
+        before = state(url)
         first = suite("--dimail-url", url, "--dimail-admin", "admin:admin", "--dimail-report", str(tmp / "r"))
+        after = state(url)
         domains = httpx.get(f"{url}/domains/", auth=("admin", "admin")).json()
         users = httpx.get(f"{url}/users/", auth=("admin", "admin")).json()
         # -k people: People's calls and the sequence (its marker names people; so do the authz and edits families')
@@ -64,7 +67,8 @@ def _standalone(tmp: Path) -> dict[str, Any]:
                       "--dimail-report", str(tmp / "r2"))
     finally:
         server.close()
-    return {"url": url, "unset": unset, "first": first, "domains": domains, "users": users, "again": again}
+    return {"url": url, "unset": unset, "first": first, "domains": domains, "users": users, "again": again,
+            "before": before, "after": after}
 
 
 def _scratch(tmp: Path) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
@@ -225,6 +229,11 @@ def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(runs: Runs,
     assert done["domains"] == []
     names = {u["name"] for u in done["users"]}
     assert names <= {"admin", "la_regie"} and "la_regie" in names
+    # the fake's whole state is back, but for what the report names: the OX contexts, the bootstrap's users
+    assert unlisted(done["before"], done["after"], report["leftovers"]) == {}
+    assert [(leftover["kind"], leftover["names"]) for leftover in report["leftovers"]][1:] == \
+        [("user", ["admin", "la_regie"])]
+    assert "left behind: 2 users (admin, la_regie): set up by this run's bootstrap" in done["first"].stdout
     # twice in a row against the same server: a new prefix, still green
     assert done["again"].returncode == 0, stdout_of(done["again"])
     assert json.loads((tmp / "r2.json").read_text())["about"]["prefix"] != prefix
