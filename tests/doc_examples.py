@@ -13,7 +13,8 @@ a later block may rely on what an earlier one did). How a page is written (docs/
 - a ```` ```pycon ```` block is a doctest; the pycon blocks of a page share one namespace;
 - HTML comments right above a block (blank lines allowed between them) steer it:
   `<!-- needs: fake-dimail serve ARGS at $DIMAIL_URL -->`: a standalone fake started with ARGS
-  (in the page's directory, on a free port; `$DIMAIL_URL` and `$DIMAIL_PORT` say where). The
+  (in the page's directory, on a free port; `$DIMAIL_URL` and `$DIMAIL_PORT` say where; a line
+  going on with `, and fake-dimail serve ARGS at $DIMAIL_COMPARE_URL` starts a second one). The
   next block with the same line reuses it; a different line stops it and starts its own
   (`$FREE_PORT` is a port nothing listens on, for a command that needs one);
   `<!-- example: interrupt -->`: each command is a server, interrupted (SIGINT) once it has
@@ -70,6 +71,9 @@ NORMALISE: list[tuple[re.Pattern[str], str]] = [(re.compile(p), r) for p, r in [
     (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "<uuid>"),
     (r"p=[A-Za-z0-9+/]{40,}={0,2}", "p=<key>"),
     (r"\bct[0-9a-f]{6}\b", "ct<run>"),
+    (r"\bdf[0-9a-f]{6}\b", "df<run>"),  # the differential run's
+    # HTTP's Date header (`curl -i`).
+    (r"^date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$", "date: <time>"),
     # Object addresses in reprs.
     (r"\b0x[0-9a-f]{6,}\b", "0x<address>"),
 ]]
@@ -208,24 +212,42 @@ class ExampleFailed(AssertionError):
 
 
 class Server:
-    """The standalone fake a `needs:` line asks for."""
+    """The standalone fakes a `needs:` line asks for: `fake-dimail serve ARGS at $DIMAIL_URL`, then
+    optionally `, and fake-dimail serve ARGS at $DIMAIL_COMPARE_URL` (a second one, for a comparison)."""
+
+    VARIABLES = ("$DIMAIL_URL", "$DIMAIL_COMPARE_URL")
 
     def __init__(self, needs: str, cwd: Path) -> None:
-        words = needs.split(" at ", 1)[0].split()
-        if words[:2] != ["fake-dimail", "serve"]:
-            raise ValueError(f"needs: {needs!r}: expected `fake-dimail serve ARGS at $DIMAIL_URL`")
         from tests.conftest import start_server
 
         self.needs = needs
-        self.process, self.url = start_server(*words[2:], cwd=cwd)
+        self.urls: dict[str, str] = {}
+        self.processes: list[subprocess.Popen[bytes]] = []
+        parts = needs.split(", and ")
+        for part, variable in zip(parts, self.VARIABLES, strict=False):
+            words, _, at = part.partition(" at ")
+            command = words.split()
+            if command[:2] != ["fake-dimail", "serve"] or at.strip() != variable or len(parts) > 2:
+                self.stop()
+                raise ValueError(f"needs: {needs!r}: expected `fake-dimail serve ARGS at $DIMAIL_URL`"
+                                 "[`, and fake-dimail serve ARGS at $DIMAIL_COMPARE_URL`]")
+            process, url = start_server(*command[2:], cwd=cwd)
+            self.processes.append(process)
+            self.urls[variable.lstrip("$")] = url
+
+    @property
+    def url(self) -> str:
+        return self.urls["DIMAIL_URL"]
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)  # a clean stop: a --state file is folded in, as on Ctrl-C
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        for process in self.processes:
+            process.send_signal(signal.SIGINT)  # a clean stop: a --state file is folded in, as on Ctrl-C
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class PageRun:
@@ -251,7 +273,7 @@ class PageRun:
                    COLUMNS="80", NO_COLOR="1", PY_COLORS="0", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
                    PYTEST_ADDOPTS="-p no:cacheprovider", LC_ALL="C.UTF-8")
         if self.server is not None:
-            env.update(DIMAIL_URL=self.server.url, DIMAIL_PORT=self.server.url.rsplit(":", 1)[1])
+            env.update(self.server.urls, DIMAIL_PORT=self.server.url.rsplit(":", 1)[1])
         from tests.conftest import _free_port
 
         env["FREE_PORT"] = str(_free_port())  # for a command that must not collide with another run's
@@ -320,6 +342,9 @@ class PageRun:
         if matches(expected, actual):
             return
         if self.update:  # the page shows the ports a reader uses: 8001 for the fake
+            compared = env.get("DIMAIL_COMPARE_URL")
+            if compared:  # the second fake of a comparison: 8002
+                output = output.replace(compared, "http://127.0.0.1:8002")
             for port in {env.get("DIMAIL_PORT"), env.get("PORT")} - {None}:
                 output = re.sub(rf"\b(127\.0\.0\.1|localhost):{port}\b", r"\1:8001", output)
                 output = re.sub(rf"\bport {port} on\b|--port {port}\b", lambda m: m[0].replace(port, "8001"), output)
