@@ -8,19 +8,19 @@ random name prefix, and what the run created so that `cleanup()` removes it.
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 
 from provisioner import Provisioner
 
 from . import cleanup as clean
+from .options import TargetError, credentials, is_loopback  # noqa: F401 (the target's errors and checks)
 
 IN_PROCESS_URL = "http://dimail"
 # The fake's control plane: present in its OpenAPI, never in a real dimail's.
@@ -28,27 +28,6 @@ STEERING = {("PUT", "/_fake/dns/{name}"), ("POST", "/_fake/dns/{name}/publish"),
             ("PATCH", "/_fake/domains/{domain_name}/platform")}
 DOMAIN_DELETION = ("DELETE", "/domains/{domain_name}")
 DOMAIN_READ = ("GET", "/domains/{domain_name}")
-
-
-class TargetError(Exception):
-    """The target cannot be used as asked (remote without permission, bad option, unreachable)."""
-
-
-def is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def credentials(value: str, option: str) -> tuple[str, str]:
-    user, sep, password = value.partition(":")
-    if not sep or not user:
-        raise TargetError(f"{option} expects USER:PASSWORD, got {value!r}")
-    return user, password
 
 
 def load_app(spec: str) -> Any:
