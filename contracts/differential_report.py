@@ -4,7 +4,7 @@ with its shrunk reproduction; what agreed, per operation; the verdict and its ex
 Written as JSON and Markdown with `--dimail-report PATH`, and summed up at the
 end of the terminal output. Differences and agreements are keyed by operation
 (`"METHOD /path/template"`), which is how the fake's register of guesses names
-what each guess concerns (`guess_register`).
+what each entry of the fake's register concerns (`guess_register`).
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ def judged_guesses(register: list[Any], agreed: dict[str, int], differed: dict[s
         return {"judged": False, "why": "both targets are fakes" if fakes == 2 else "neither target is the fake",
                 "registered": len(register), "confirmed": [], "contradicted": []}
     confirmed, contradicted = [], []
-    for guess in register:
-        operations = [f"{method} {path}" for method, path in guess.operations]
+    for entry in register:
+        operations = [f"{method} {path}" for method, path in entry.operations]
         if any(op in differed for op in operations):
-            contradicted.append(guess.id)
+            contradicted.append(entry.id)
         elif operations and all(op in agreed for op in operations):
-            confirmed.append(guess.id)
+            confirmed.append(entry.id)
     return {"judged": True, "why": "", "registered": len(register), "confirmed": confirmed,
             "contradicted": contradicted}
 

@@ -58,7 +58,10 @@ def _standalone(tmp: Path) -> dict[str, Any]:
     try:
         unset = suite("--dimail-url", url)  # without the admin credentials, People's user cannot be made
         before = state(url)
-        first = suite("--dimail-url", url, "--dimail-admin", "admin:admin", "--dimail-report", str(tmp / "r"))
+        # Every family but the per-operation schema one (the in-process run has it; over HTTP it differs by
+        # transport alone): the stateful run's generated bodies still make what the clean-up must find.
+        first = suite("--dimail-url", url, "--dimail-admin", "admin:admin", "-k", "not test_operation_conforms",
+                      "--dimail-report", str(tmp / "r"))
         after = state(url)
         domains = httpx.get(f"{url}/domains/", auth=("admin", "admin")).json()
         users = httpx.get(f"{url}/users/", auth=("admin", "admin")).json()
