@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -84,3 +85,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-examples", action="store_true",
                      help="tests/test_doc_examples.py: write each console example's real output into its page "
                           "where it differs (then review the diff)")
+
+
+# Modules one pytest-xdist worker runs whole: their module fixture starts the work of all their tests at once
+# (test_contracts' `runs`: the contract runs, two at a time), and under `-n`'s default split every worker that
+# got one of their tests would start all of it. (`--dist loadgroup` cannot say it under pytest 9.2: it marks a
+# group by renaming items' nodeids, which pytest no longer reads.)
+WHOLE_MODULES = ("tests/test_contracts.py::",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WholeModules(LoadScopeScheduling):
+        """`load`, but the tests of a module of WHOLE_MODULES are one unit of work."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return next((module for module in WHOLE_MODULES if nodeid.startswith(module)), nodeid)
+
+    return WholeModules(config, log)
