@@ -72,6 +72,7 @@ def test_people_sequence_from_the_shell(server: str) -> None:
 
 
 def test_wrong_credentials_are_named_with_the_setting_to_check(server: str) -> None:
+    assert run(server, "initialise", "--admin", "admin:admin")[0] == 0  # past bootstrap: credentials are checked
     result = subprocess.run(
         [sys.executable, "-m", "provisioner.cli", "--url", server, "--password", "wrong", "status", "nope.fr"],
         capture_output=True, text=True, timeout=60, env={"PATH": ""},
@@ -85,6 +86,8 @@ def test_wrong_credentials_are_named_with_the_setting_to_check(server: str) -> N
 
 
 def test_people_credentials_from_the_environment_are_named_when_refused(server: str, capsys) -> None:
+    assert run(server, "initialise", "--admin", "admin:admin")[0] == 0  # past bootstrap: credentials are checked
+    capsys.readouterr()
     environ = {"MAIL_PROVISIONING_API_CREDENTIALS": base64.b64encode(b"la_regie:wrong").decode()}
     code, lines = run(server, "mailbox-disabled", "nope.fr", "jean", environ=environ)
     assert (code, calls(lines)) == (1, [("GET", "/token/", "403")])
