@@ -87,6 +87,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                           "where it differs (then review the diff)")
 
 
+# The longest modules first (each keeps its own order): two workers finish together instead of one running
+# a minute-long contract run alone at the end.
+LONGEST_FIRST = ("tests/test_contracts.py", "tests/test_doc_examples.py", "tests/test_differential.py",
+                 "tests/test_dashboard.py", "tests/test_cleanup.py", "tests/test_check_lifecycle.py",
+                 "tests/test_matrix.py", "tests/test_readback.py", "tests/test_pytest_plugin.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {module: index for index, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
 # Modules one pytest-xdist worker runs whole: their module fixture starts the work of all their tests at once
 # (test_contracts' `runs`: the contract runs, two at a time), and under `-n`'s default split every worker that
 # got one of their tests would start all of it. (`--dist loadgroup` cannot say it under pytest 9.2: it marks a
