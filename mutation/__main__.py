@@ -4,6 +4,7 @@
     python -m mutation --only ID [ID ...]   re-run these mutants, update their entries in the report
     python -m mutation list [...]           the sample's ids, one a line (nothing is run)
     python -m mutation page                 write the page again from the report
+    python -m mutation try ID [PYTEST ARGS] the suite (or these pytest arguments) against one mutant, here
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from .mutants import EXCLUDED, OPERATORS, ROOT, SELECTED, Mutant, generate, sample
 from .page import page
-from .run import KILLER, Outcome, equivalents, run
+from .run import KILLER, Outcome, equivalents, install, left_open, run
 
 REPORT = ROOT / "reports" / "mutation.json"
 PAGE = ROOT / "docs" / "contracts" / "mutation.md"
@@ -40,7 +41,7 @@ def _modules(value: str) -> tuple[str, ...]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__.split("\n")[0])
-    parser.add_argument("command", nargs="?", choices=("run", "list", "page"), default="run")
+    parser.add_argument("command", nargs="?", choices=("run", "list", "page", "try"), default="run")
     parser.add_argument("--size", type=int, default=SIZE, help="mutants in the sample (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=SEED, help="the sample's seed (default: %(default)s)")
     parser.add_argument("--modules", type=_modules, default=SELECTED,
@@ -56,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["try"]:
+        return _try(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "page":
         args.page.write_text(page(json.loads(args.report.read_text())))
@@ -81,8 +85,23 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": round(time.monotonic() - started, 1), "niceness": os.nice(0),
         "commit": _commit(), "date": time.strftime("%Y-%m-%d"), "reruns": [],
     }
-    report = build(about, [(m, outcomes[m.id]) for m in chosen], equivalents())
+    report = build(about, [(m, outcomes[m.id]) for m in chosen], equivalents(), left_open())
     return _write(args, report)
+
+
+def _try(argv: list[str]) -> int:
+    """`try ID [PYTEST ARGS]`: pytest's status for the suite (default: the killer's arguments) against the mutant."""
+    if not argv:
+        print("usage: python -m mutation try ID [PYTEST ARGS]", file=sys.stderr)
+        return 2
+    known = {m.id: m for m in generate(SELECTED + tuple(EXCLUDED))}
+    if argv[0] not in known:
+        print(f"no such mutant: {argv[0]} (python -m mutation list --size 100000 lists them all)", file=sys.stderr)
+        return 2
+    install(known[argv[0]])
+    import pytest
+
+    return int(pytest.main(argv[1:] or list(KILLER)))
 
 
 def _rerun(args: argparse.Namespace, everything: list[Mutant]) -> int:
@@ -105,11 +124,12 @@ def _rerun(args: argparse.Namespace, everything: list[Mutant]) -> int:
     about = report["about"]
     about["reruns"].append({"ids": list(args.only), "commit": _commit(), "date": time.strftime("%Y-%m-%d")})
     ordered = [entries[m.id] for m in everything if m.id in entries]
-    return _write(args, build(about, ordered, equivalents(), rerun=set(args.only), previous=report))
+    return _write(args, build(about, ordered, equivalents(), left_open(), rerun=set(args.only), previous=report))
 
 
 def build(about: dict[str, Any], results: list[tuple[Mutant, Outcome]], equivalent: dict[str, str],
-          rerun: set[str] | frozenset[str] = frozenset(), previous: dict[str, Any] | None = None) -> dict[str, Any]:
+          no_contract: dict[str, str] | None = None, rerun: set[str] | frozenset[str] = frozenset(),
+          previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report: each mutant with its outcome and verdict, the counts and the score."""
     before = {e["id"]: e for e in (previous or {}).get("mutants", [])}
     mutants = []
@@ -123,6 +143,8 @@ def build(about: dict[str, Any], results: list[tuple[Mutant, Outcome]], equivale
             entry["verdict"] = "equivalent" if mutant.id in equivalent else "blind spot"
             if mutant.id in equivalent:
                 entry["reason"] = equivalent[mutant.id]
+            elif mutant.id in (no_contract or {}):
+                entry["reason"] = (no_contract or {})[mutant.id]
         elif mutant.id in equivalent:
             entry["listed_equivalent"] = True  # the list is wrong about it: a contract sees the change
         was = before.get(mutant.id, {}).get("outcome")

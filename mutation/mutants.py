@@ -201,19 +201,22 @@ def _text(node: ast.AST) -> str:
 
 def generate(modules: tuple[str, ...] = SELECTED) -> list[Mutant]:
     """Every mutant of these modules (relative to fake_dimail/), in a fixed order."""
+    return [mutant for module in modules for mutant in mutants_of(module, (PACKAGE / module).read_text())]
+
+
+def mutants_of(module: str, source: str) -> list[Mutant]:
+    """The mutants of one module's source, in the order of its syntax tree."""
     mutants: list[Mutant] = []
-    for module in modules:
-        source = (PACKAGE / module).read_text()
-        ranks: dict[tuple[str, str], int] = {}
-        for rank, node, _parent, scope, operator, variant, change in _sites(source):
-            before = _text(node)
-            after = _text(change(_copy(node)) or node)
-            if after == before:
-                continue
-            ordinal = ranks[scope, operator] = ranks.get((scope, operator), 0) + 1
-            mutants.append(Mutant(f"{module}::{scope}:{operator}#{ordinal}", module, scope, operator,
-                                  getattr(node, "lineno", 0) or getattr(getattr(node, "target", None), "lineno", 0),
-                                  before, after, rank, variant))
+    ranks: dict[tuple[str, str], int] = {}
+    for rank, node, _parent, scope, operator, variant, change in _sites(source):
+        before = _text(node)
+        after = _text(change(_copy(node)) or node)
+        if after == before:
+            continue
+        ordinal = ranks[scope, operator] = ranks.get((scope, operator), 0) + 1
+        mutants.append(Mutant(f"{module}::{scope}:{operator}#{ordinal}", module, scope, operator,
+                              getattr(node, "lineno", 0) or getattr(getattr(node, "target", None), "lineno", 0),
+                              before, after, rank, variant))
     return mutants
 
 
@@ -221,11 +224,11 @@ def _copy(node: ast.AST) -> ast.AST:
     return copy.deepcopy(node)
 
 
-def mutated_code(mutant: Mutant) -> CodeType:
-    """The mutant's module, compiled with the original file name (tracebacks point at the real lines)."""
+def mutated_code(mutant: Mutant, source: str | None = None) -> CodeType:
+    """The mutant's module (its source read from the working tree unless given), compiled with the original
+    file name (tracebacks point at the real lines)."""
     path = PACKAGE / mutant.module
-    source = path.read_text()
-    tree = ast.parse(source)
+    tree = ast.parse(path.read_text() if source is None else source)
     for rank, node, parent, _scope, _operator, variant, change in _sites_of(tree):
         if rank == mutant.index and variant == mutant.variant:
             replacement = change(node)
@@ -262,30 +265,19 @@ def _replace(parent: ast.AST | None, old: ast.AST, new: ast.AST) -> None:
 
 
 def sample(mutants: list[Mutant], size: int, seed: int) -> list[Mutant]:
-    """`size` mutants, stratified by (module, operator): each stratum gets its share of `size` by its weight
-    (largest remainders), at least one when it has any, drawn with `random.Random(seed)`; in generation order."""
+    """`size` mutants, stratified by (module, operator): each stratum gets its share of `size` in proportion to
+    its number of mutants (largest remainders first), drawn with a `random.Random` seeded by `seed` and the
+    stratum; returned in generation order."""
     if size >= len(mutants):
         return list(mutants)
     strata: dict[tuple[str, str], list[Mutant]] = {}
     for mutant in mutants:
         strata.setdefault((mutant.module, mutant.operator), []).append(mutant)
-    keys = sorted(strata)
-    if size <= len(keys):
-        shares = dict.fromkeys(keys, 0)
-        for key in random.Random(seed).sample(keys, size):
-            shares[key] = 1
-    else:
-        quotas = {k: max(1.0, size * len(strata[k]) / len(mutants)) for k in keys}
-        scale = (size - sum(1 for k in keys if quotas[k] == 1.0)) / sum(q for q in quotas.values() if q > 1.0) \
-            if any(q > 1.0 for q in quotas.values()) else 1.0
-        quotas = {k: q if q == 1.0 else q * scale for k, q in quotas.items()}
-        shares = {k: min(len(strata[k]), int(q)) for k, q in quotas.items()}
-        for k in sorted(keys, key=lambda k: (-(quotas[k] - int(quotas[k])), k)):
-            if sum(shares.values()) >= size:
-                break
-            if shares[k] < len(strata[k]):
-                shares[k] += 1
+    quotas = {key: size * len(group) / len(mutants) for key, group in strata.items()}
+    shares = {key: int(quota) for key, quota in quotas.items()}
+    for key in sorted(strata, key=lambda k: (-(quotas[k] - shares[k]), k))[:size - sum(shares.values())]:
+        shares[key] += 1
     chosen: set[str] = set()
-    for key in keys:
+    for key in sorted(strata):
         chosen.update(m.id for m in random.Random(f"{seed}:{key[0]}:{key[1]}").sample(strata[key], shares[key]))
     return [m for m in mutants if m.id in chosen]

@@ -20,7 +20,10 @@ tree is never written) and sorts them:
 - **killed**: the suite failed (the first failing contract is named); **timed out**: still running after
   {timeout:g} s (3x the unmutated run plus 30 s), which a client would notice too;
 - **survived**: the suite passed. Each survivor is reviewed: **equivalent** when no client can observe the
-  change (the reason is given; the reviewed list is `mutation/equivalents.toml`), else a **blind spot**.
+  change (the reason is given), else a **blind spot**. A blind spot becomes a contract, derived from the rule
+  it breaks, when People relies on that rule or CONTRACT.md states it; the others are left open with the
+  reason (a behaviour only the fake has, or one the sources are silent on: a contract would judge a real
+  dimail by the fake's guess). Both lists are reviewed by hand, in `mutation/equivalents.toml`.
 
 The score is killed and timed out over every mutant that is not equivalent. Goal: **90%**.
 """

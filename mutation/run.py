@@ -42,7 +42,13 @@ OURS = ("fake_dimail", "contracts", "provisioner", "tests", "mutation")
 
 def equivalents(path: Path = EQUIVALENTS) -> dict[str, str]:
     """The reviewed list: mutant id -> why no client can observe the change."""
-    return {key: str(value) for key, value in tomllib.loads(path.read_text()).items()}
+    return {key: str(value) for key, value in tomllib.loads(path.read_text()).get("equivalent", {}).items()}
+
+
+def left_open(path: Path = EQUIVALENTS) -> dict[str, str]:
+    """Reviewed survivors a client can observe that stay without a contract: mutant id -> why (they still count
+    as survivors)."""
+    return {key: str(value) for key, value in tomllib.loads(path.read_text()).get("no_contract", {}).items()}
 
 
 # --- the child ---------------------------------------------------------------------------------------------
@@ -70,6 +76,16 @@ class _Loader(importlib.machinery.SourceFileLoader):
         return self.code
 
 
+def install(mutant: Mutant) -> None:
+    """From now on, this process imports the mutant's module instead of the working tree's (never written)."""
+    if mutant.dotted in sys.modules:
+        raise RuntimeError(f"{mutant.dotted} is imported already: install the mutant first")
+    sys.meta_path.insert(0, _Hook(mutant.dotted, str(ROOT / "fake_dimail" / mutant.module), mutated_code(mutant)))
+    # Imported now, before pytest puts its assertion rewriter (which would serve the package's modules itself,
+    # fake_dimail being a plugin's distribution) ahead of the hook.
+    importlib.import_module(mutant.dotted)
+
+
 def _child(mutant: Mutant | None, workdir: Path, log: Path) -> None:
     """In the forked child: never returns."""
     status = 99
@@ -79,11 +95,7 @@ def _child(mutant: Mutant | None, workdir: Path, log: Path) -> None:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         if mutant is not None:
-            sys.meta_path.insert(0, _Hook(mutant.dotted, str(ROOT / "fake_dimail" / mutant.module),
-                                          mutated_code(mutant)))
-            # Imported now, before pytest puts its assertion rewriter (which would serve the package's modules
-            # itself, fake_dimail being a plugin's distribution) ahead of the hook.
-            importlib.import_module(mutant.dotted)
+            install(mutant)
         import pytest
 
         status = int(pytest.main(list(KILLER)))
