@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds before a mutant's run is stopped (default: 3x the unmutated run + 30)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="re-run these mutants and update the report")
+    parser.add_argument("--why", default="after new contracts", help="why --only re-runs them, for the report")
     parser.add_argument("--report", type=Path, default=REPORT, help="default: reports/mutation.json")
     parser.add_argument("--page", type=Path, default=PAGE, help="default: docs/contracts/mutation.md")
     return parser
@@ -122,7 +123,8 @@ def _rerun(args: argparse.Namespace, everything: list[Mutant]) -> int:
     for mutant in chosen:
         entries[mutant.id] = (mutant, outcomes[mutant.id])
     about = report["about"]
-    about["reruns"].append({"ids": list(args.only), "commit": _commit(), "date": time.strftime("%Y-%m-%d")})
+    about["reruns"].append({"ids": list(args.only), "commit": _commit(), "date": time.strftime("%Y-%m-%d"),
+                            "why": args.why})
     ordered = [entries[m.id] for m in everything if m.id in entries]
     return _write(args, build(about, ordered, equivalents(), left_open(), rerun=set(args.only), previous=report))
 

@@ -18,7 +18,8 @@ suite against each (`{killer}`, in a forked child whose import hook serves the m
 tree is never written) and sorts them:
 
 - **killed**: the suite failed (the first failing contract is named); **timed out**: still running after
-  {timeout:g} s (3x the unmutated run plus 30 s), which a client would notice too;
+  {timeout:g} s (3x the unmutated run plus 30 s) when run alone (two runs side by side have been seen to
+  stall together, so a mutant that times out beside another is run again alone);
 - **survived**: the suite passed. Each survivor is reviewed: **equivalent** when no client can observe the
   change (the reason is given), else a **blind spot**. A blind spot becomes a contract, derived from the rule
   it breaks, when People relies on that rule or CONTRACT.md states it; the others are left open with the
@@ -46,7 +47,7 @@ def page(report: dict[str, Any]) -> str:
            "long, not the outcomes)" if about.get("niceness") else "") + ";",
     ]
     for rerun in about.get("reruns", []):
-        lines.append(f"- re-run at commit `{rerun['commit']}` on {rerun['date']} after contracts were added: "
+        lines.append(f"- re-run at commit `{rerun['commit']}` on {rerun['date']}, {rerun.get('why', '')}: "
                      + ", ".join(f"`{i}`" for i in rerun["ids"]) + ";")
     for module, why in about.get("excluded", {}).items():
         lines.append(f"- not mutated: `{module}`, {why};")
@@ -72,7 +73,7 @@ def page(report: dict[str, Any]) -> str:
         lines.append("")
     rerun = [m for m in report["mutants"] if "was" in m]
     if rerun:
-        lines += ["## Re-run after new contracts", "", "| mutant | was | now | by |", "|---|---|---|---|"]
+        lines += ["## Re-run", "", "| mutant | was | now | by |", "|---|---|---|---|"]
         for m in rerun:
             lines.append(f"| `{m['id']}` | {m['was']} | {m['outcome']} | {_cell(m.get('killer', ''))} |")
         lines.append("")

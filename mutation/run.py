@@ -10,6 +10,7 @@ is killed and the mutant counted as timed out.
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -86,7 +87,7 @@ def install(mutant: Mutant) -> None:
     importlib.import_module(mutant.dotted)
 
 
-def _child(mutant: Mutant | None, workdir: Path, log: Path) -> None:
+def _child(mutant: Mutant | None, workdir: Path, log: Path, timeout: float | None) -> None:
     """In the forked child: never returns."""
     status = 99
     try:
@@ -94,6 +95,8 @@ def _child(mutant: Mutant | None, workdir: Path, log: Path) -> None:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)
+        if timeout is not None:  # where a run that times out was stuck, in its log
+            faulthandler.dump_traceback_later(max(1.0, timeout - 5), file=sys.stderr)
         if mutant is not None:
             install(mutant)
         import pytest
@@ -170,8 +173,14 @@ def run(mutants: list[Mutant], workers: int = 2, timeout: float | None = None,
             log = (scratch / "baseline.log").read_text()
             raise RuntimeError(f"the unmutated suite does not pass ({baseline.killer}):\n{log[-3000:]}")
         limit = timeout if timeout is not None else 3 * baseline.seconds + 30
-        outcomes = _run_all(list(mutants), workers, limit, scratch, progress)
-        return baseline.seconds, limit, {m.id: o for m, o in zip(mutants, outcomes, strict=True)}
+        outcomes = dict(zip((m.id for m in mutants), _run_all(list(mutants), workers, limit, scratch, progress),
+                            strict=True))
+        # Two runs side by side have been seen to stall together (no CPU used) where each alone finishes: a
+        # mutant that timed out is run again alone, and only a second timeout counts.
+        again = [m for m in mutants if outcomes[m.id].status == "timed out"]
+        if again and workers > 1:
+            outcomes.update(zip((m.id for m in again), _run_all(again, 1, limit, scratch, progress), strict=True))
+        return baseline.seconds, limit, outcomes
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -191,7 +200,7 @@ def _run_all(mutants: list[Mutant | None], workers: int, timeout: float | None, 
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                _child(mutant, workdir, log)
+                _child(mutant, workdir, log, timeout)
             running[pid] = (index, time.monotonic(), log, workdir)
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
