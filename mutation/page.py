@@ -18,8 +18,8 @@ suite against each (`{killer}`, in a forked child whose import hook serves the m
 tree is never written) and sorts them:
 
 - **killed**: the suite failed (the first failing contract is named); **timed out**: still running after
-  {timeout:g} s (3x the unmutated run plus 30 s) when run alone (two runs side by side have been seen to
-  stall together, so a mutant that times out beside another is run again alone);
+  {timeout:g} s (3x the unmutated run plus 30 s; time the process group spent stopped does not count), twice:
+  a mutant that times out beside another is run again alone;
 - **survived**: the suite passed. Each survivor is reviewed: **equivalent** when no client can observe the
   change (the reason is given), else a **blind spot**. A blind spot becomes a contract, derived from the rule
   it breaks, when People relies on that rule or CONTRACT.md states it; the others are left open with the
@@ -27,6 +27,12 @@ tree is never written) and sorts them:
   dimail by the fake's guess). Both lists are reviewed by hand, in `mutation/equivalents.toml`.
 
 The score is killed and timed out over every mutant that is not equivalent. Goal: **90%**.
+
+Running it: `make mutation` (the whole sample; options through `MUTATION_ARGS`, e.g.
+`make mutation MUTATION_ARGS="--size 40 --seed 3 --modules backend/users.py,checks.py --workers 1"`).
+`python -m mutation list` prints the sample's ids; `python -m mutation try ID [PYTEST ARGS]` runs the suite
+(or the given pytest arguments, e.g. one contract module) against one mutant; `python -m mutation --only ID ...`
+re-runs mutants and updates their entries in the report; `python -m mutation page` writes this page again.
 """
 
 

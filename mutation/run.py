@@ -175,8 +175,7 @@ def run(mutants: list[Mutant], workers: int = 2, timeout: float | None = None,
         limit = timeout if timeout is not None else 3 * baseline.seconds + 30
         outcomes = dict(zip((m.id for m in mutants), _run_all(list(mutants), workers, limit, scratch, progress),
                             strict=True))
-        # Two runs side by side have been seen to stall together (no CPU used) where each alone finishes: a
-        # mutant that timed out is run again alone, and only a second timeout counts.
+        # A mutant that timed out beside another is run again alone, and only a second timeout counts.
         again = [m for m in mutants if outcomes[m.id].status == "timed out"]
         if again and workers > 1:
             outcomes.update(zip((m.id for m in again), _run_all(again, 1, limit, scratch, progress), strict=True))
@@ -190,7 +189,13 @@ def _run_all(mutants: list[Mutant | None], workers: int, timeout: float | None, 
     results: list[Outcome | None] = [None] * len(mutants)
     running: dict[int, tuple[int, float, Path, Path]] = {}  # pid -> (index, start, log, workdir)
     pending = list(range(len(mutants)))
+    last = time.monotonic()
     while pending or running:
+        now = time.monotonic()
+        if now - last > 2:  # this process was stopped (SIGSTOP of its group), and its children with it: the
+            for child, (index, start, log, workdir) in running.items():  # pause counts in no run's time
+                running[child] = (index, start + now - last - 0.05, log, workdir)
+        last = now
         while pending and len(running) < workers:
             index = pending.pop(0)
             mutant = mutants[index]
