@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds before a mutant's run is stopped (default: 3x the unmutated run + 30)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="re-run these mutants and update the report")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on with an interrupted run of the same sample (reports/mutation.partial.jsonl)")
     parser.add_argument("--why", default="after new contracts", help="why --only re-runs them, for the report")
     parser.add_argument("--report", type=Path, default=REPORT, help="default: reports/mutation.json")
     parser.add_argument("--page", type=Path, default=PAGE, help="default: docs/contracts/mutation.md")
@@ -73,10 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "list":
         print("\n".join(m.id for m in chosen))
         return 0
-    print(f"{len(chosen)} of {len(everything)} mutants (seed {args.seed}), {args.workers} at a time; "
-          "the unmutated suite first", flush=True)
+    partial = args.report.with_suffix(".partial.jsonl")  # each outcome as it comes: --resume goes on from it
+    done = _partial(partial, chosen) if args.resume else {}
+    if not args.resume:
+        partial.unlink(missing_ok=True)
+    todo = [m for m in chosen if m.id not in done]
+    print(f"{len(chosen)} of {len(everything)} mutants (seed {args.seed}), {args.workers} at a time"
+          + (f", {len(done)} done before" if done else "") + "; the unmutated suite first", flush=True)
     started = time.monotonic()
-    baseline, limit, outcomes = run(chosen, args.workers, args.timeout, _progress(len(chosen)))
+    baseline, limit, outcomes = run(todo, args.workers, args.timeout, _progress(len(todo), partial))
+    outcomes.update(done)
     about = {
         "seed": args.seed, "size": len(chosen), "generated": len(everything), "modules": list(args.modules),
         "excluded": {m: why for m, why in EXCLUDED.items() if m not in args.modules},
@@ -87,7 +95,21 @@ def main(argv: list[str] | None = None) -> int:
         "commit": _commit(), "date": time.strftime("%Y-%m-%d"), "reruns": [],
     }
     report = build(about, [(m, outcomes[m.id]) for m in chosen], equivalents(), left_open())
-    return _write(args, report)
+    status = _write(args, report)
+    partial.unlink(missing_ok=True)
+    return status
+
+
+def _partial(path: Path, chosen: list[Mutant]) -> dict[str, Outcome]:
+    """The outcomes an interrupted run of this sample wrote (`--resume`)."""
+    ids = {m.id for m in chosen}
+    found = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        entry = json.loads(line)
+        if entry["id"] in ids:
+            found[entry["id"]] = Outcome(entry["status"], entry["seconds"], entry.get("killer", ""),
+                                         entry.get("exit_status"))
+    return found
 
 
 def _try(argv: list[str]) -> int:
@@ -182,11 +204,15 @@ def _strata(everything: list[Mutant], chosen: list[Mutant]) -> dict[str, list[in
     return dict(sorted(table.items()))
 
 
-def _progress(total: int) -> Any:
+def _progress(total: int, partial: Path | None = None) -> Any:
     done = [0]
 
     def show(mutant: Mutant, outcome: Outcome) -> None:
         done[0] += 1
+        if partial is not None:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open("a") as out:
+                out.write(json.dumps({"id": mutant.id, **vars(outcome)}) + "\n")
         print(f"[{done[0]}/{total}] {outcome.status:9} {outcome.seconds:6.1f}s {mutant.id}"
               + (f"  <- {outcome.killer[:100]}" if outcome.killer else ""), flush=True)
     return show
