@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", metavar="ID", help="re-run these mutants and update the report")
     parser.add_argument("--resume", action="store_true",
                         help="go on with an interrupted run of the same sample (reports/mutation.partial.jsonl)")
+    parser.add_argument("--as-far-as-run", action="store_true",
+                        help="with --resume: write the report of what the interrupted run measured, run nothing more")
     parser.add_argument("--why", default="after new contracts", help="why --only re-runs them, for the report")
     parser.add_argument("--report", type=Path, default=REPORT, help="default: reports/mutation.json")
     parser.add_argument("--page", type=Path, default=PAGE, help="default: docs/contracts/mutation.md")
@@ -80,24 +82,33 @@ def main(argv: list[str] | None = None) -> int:
     if not args.resume:
         partial.unlink(missing_ok=True)
     todo = [m for m in chosen if m.id not in done]
+    if args.resume and args.as_far_as_run:
+        return _write(args, build(_about(args, everything, chosen, None, None, None) | {"not_run": len(todo)},
+                                  [(m, done[m.id]) for m in chosen if m.id in done], equivalents(), left_open()))
     print(f"{len(chosen)} of {len(everything)} mutants (seed {args.seed}), {args.workers} at a time"
           + (f", {len(done)} done before" if done else "") + "; the unmutated suite first", flush=True)
     started = time.monotonic()
     baseline, limit, outcomes = run(todo, args.workers, args.timeout, _progress(len(todo), partial))
     outcomes.update(done)
-    about = {
-        "seed": args.seed, "size": len(chosen), "generated": len(everything), "modules": list(args.modules),
-        "excluded": {m: why for m, why in EXCLUDED.items() if m not in args.modules},
-        "operators": list(OPERATORS), "by_stratum": _strata(everything, chosen),
-        "killer": "pytest " + " ".join(KILLER), "workers": args.workers,
-        "baseline_seconds": round(baseline, 1), "timeout_seconds": round(limit, 1),
-        "wall_seconds": round(time.monotonic() - started, 1), "niceness": os.nice(0),
-        "commit": _commit(), "date": time.strftime("%Y-%m-%d"), "reruns": [],
-    }
+    about = _about(args, everything, chosen, baseline, limit, time.monotonic() - started) | {"resumed": len(done)}
     report = build(about, [(m, outcomes[m.id]) for m in chosen], equivalents(), left_open())
     status = _write(args, report)
     partial.unlink(missing_ok=True)
     return status
+
+
+def _about(args: argparse.Namespace, everything: list[Mutant], chosen: list[Mutant], baseline: float | None,
+           limit: float | None, wall: float | None) -> dict[str, Any]:
+    return {
+        "seed": args.seed, "size": len(chosen), "generated": len(everything), "modules": list(args.modules),
+        "excluded": {m: why for m, why in EXCLUDED.items() if m not in args.modules},
+        "operators": list(OPERATORS), "by_stratum": _strata(everything, chosen),
+        "killer": "pytest " + " ".join(KILLER), "workers": args.workers,
+        "baseline_seconds": None if baseline is None else round(baseline, 1),
+        "timeout_seconds": None if limit is None else round(limit, 1),
+        "wall_seconds": None if wall is None else round(wall, 1), "niceness": os.nice(0),
+        "commit": _commit(), "date": time.strftime("%Y-%m-%d"), "reruns": [],
+    }
 
 
 def _partial(path: Path, chosen: list[Mutant]) -> dict[str, Outcome]:

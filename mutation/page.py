@@ -38,7 +38,8 @@ re-runs mutants and updates their entries in the report; `python -m mutation pag
 
 def page(report: dict[str, Any]) -> str:
     about, counts = report["about"], report["counts"]
-    lines = [HEAD.format(killer=about["killer"], timeout=about["timeout_seconds"]).rstrip(), ""]
+    timeout = about["timeout_seconds"] or max([m["seconds"] for m in report["mutants"]] + [0])
+    lines = [HEAD.format(killer=about["killer"], timeout=timeout).rstrip(), ""]
     judged = report["total"] - counts["equivalent"]
     lines += [
         "## The figure", "",
@@ -47,11 +48,18 @@ def page(report: dict[str, Any]) -> str:
         f"{counts['equivalent']} equivalent; {report['total']} run).", "",
         f"- sample: {about['size']} of the {about['generated']} mutants generated, seed {about['seed']}, "
         "stratified by module and operator (`python -m mutation list` prints it);",
-        f"- measured at commit `{about['commit']}` on {about['date']}: {about['workers']} mutants at a time, "
-        f"{_duration(about['wall_seconds'])} in all, the unmutated suite taking {about['baseline_seconds']:g} s"
+        f"- measured at commit `{about['commit']}` on {about['date']}: {about['workers']} mutants at a time"
+        + (f", {_duration(about['wall_seconds'])} in all, the unmutated suite taking {about['baseline_seconds']:g} s"
+           if about.get("wall_seconds") is not None else "")
         + (f" (run at niceness {about['niceness']}, beside other test runs on the same 2 cores: the times are "
            "long, not the outcomes)" if about.get("niceness") else "") + ";",
     ]
+    if about.get("resumed"):
+        lines.append(f"- {about['resumed']} of them measured before an interruption, with the same suite, and "
+                     "kept (`--resume`);")
+    if about.get("not_run"):
+        lines.append(f"- **{about['not_run']} of the sample not run**: the run was interrupted and the report "
+                     "written from what it had measured (`--resume --as-far-as-run`);")
     for rerun in about.get("reruns", []):
         lines.append(f"- re-run at commit `{rerun['commit']}` on {rerun['date']}, {rerun.get('why', '')}: "
                      + ", ".join(f"`{i}`" for i in rerun["ids"]) + ";")
