@@ -24,7 +24,8 @@ tree is never written) and sorts them:
   change (the reason is given), else a **blind spot**. A blind spot becomes a contract, derived from the rule
   it breaks, when People relies on that rule or CONTRACT.md states it; the others are left open with the
   reason (a behaviour only the fake has, or one the sources are silent on: a contract would judge a real
-  dimail by the fake's guess). Both lists are reviewed by hand, in `mutation/equivalents.toml`.
+  dimail by the fake's guess). Both lists are reviewed by hand, in `mutation/equivalents.toml`. The reasons
+  cite CONTRACT.md and CHECKS.md, the notes on dimail's behaviour that `reference/dimail/README.md` describes.
 
 The score is killed and timed out over every mutant that is not equivalent. Goal: **90%**.
 
