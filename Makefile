@@ -11,7 +11,7 @@ PORT ?= 8001
 # `make run STATE=dev.db` keeps the state in that file across restarts (`--state`); default: memory only.
 STATE ?=
 
-.PHONY: run test bench docs docs-serve install install-test clean
+.PHONY: run test bench docs docs-serve install install-test clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,9 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) build site *.egg-info
+
+# The contract suite's mutation score (not part of `make test`: about 30 minutes on 2 cores). Options:
+# `make mutation MUTATION_ARGS="--size 40 --seed 3 --modules backend/users.py"`; see `python -m mutation --help`.
+MUTATION_ARGS ?=
+mutation: install-test
+	$(BIN)/python -m mutation $(MUTATION_ARGS)
