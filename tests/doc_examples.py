@@ -266,15 +266,16 @@ class PageRun:
         (workdir / ".venv").symlink_to(sys.prefix)
 
     def env(self) -> dict[str, str]:
+        from tests.conftest import CHILD_PYTEST_ADDOPTS
+
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTEST_", "DIMAIL_", "MAIL_PROVISIONING_", "COV_", "FORCE_COLOR"))
                and k not in ("COLUMNS", "LINES", "CLICOLOR_FORCE", "MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
         env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
                    COLUMNS="80", NO_COLOR="1", PY_COLORS="0", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
                    LC_ALL="C.UTF-8",
-                   # Faker's plugin comes with the People kit's dev dependencies, not with fake-dimail: a reader's
-                   # environment does not load it (and it costs half a second per run)
-                   PYTEST_ADDOPTS="-p no:cacheprovider -p no:faker")
+                   # without the plugins the output does not depend on (tests/conftest.py says why)
+                   PYTEST_ADDOPTS=f"-p no:cacheprovider {CHILD_PYTEST_ADDOPTS}")
         if self.server is not None:
             env.update(self.server.urls, DIMAIL_PORT=self.server.url.rsplit(":", 1)[1])
         from tests.conftest import _free_port

@@ -38,11 +38,7 @@ def test_without_the_fixture_nothing_is_patched():
 
 
 def run_pytest(directory: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    # A People-like project: schemathesis (here for the contract suite) is not in People's environment, and its
-    # plugin costs 2 s of start-up per run on a 2-core machine.
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:faker",
-                           *args],
-                          cwd=directory,
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=directory,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"})
 
