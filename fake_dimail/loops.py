@@ -15,11 +15,20 @@ import threading
 import weakref
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """A loop of the fake's own. Never in asyncio's debug mode, which `-X dev` or PYTHONASYNCIODEBUG turn on for
+    every new loop: meant for the user's loops, on ours it would log a WARNING about the fake's internals for
+    any exchange slower than 100 ms (a loaded machine's first request), into the user's output."""
+    loop = asyncio.new_event_loop()
+    loop.set_debug(False)
+    return loop
+
+
 class LoopThread:
     """An event loop running on a daemon thread of its own, stopped and closed at exit (`close`)."""
 
     def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
         self.thread.start()
         _open.add(self)
@@ -40,7 +49,7 @@ class _ThreadLoop:
     __slots__ = ("loop", "__weakref__")
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_loop()
         _open.add(self)
 
     def close(self) -> None:

@@ -22,7 +22,10 @@ a later block may rely on what an earlier one did). How a page is written (docs/
   repository's file PATH (its lines, `...` aside, are found there in order), whatever its
   language; `<!-- example: in the repository -->`: commands run at the repository's root
   (skipped unless the running environment is its `.venv`); `<!-- example: skip REASON -->`: not
-  run, REASON said in the test's output.
+  run, REASON said in the test's output; `<!-- example: run by tests/TEST.py -->`: run by that
+  test module instead (`PageRun(page, dir, runner="tests/TEST.py")` runs those blocks alone), which
+  needs the same run for checks of its own: one run of an expensive command serves both, and
+  the page cannot drift, since the module must name the page.
 
 `pytest tests/test_doc_examples.py --update-examples` writes each console command's real
 output in place of the one shown where they differ (review the diff, restore `...` where wanted).
@@ -253,10 +256,12 @@ class Server:
 class PageRun:
     """A page's blocks, run in order in one working directory, sharing servers and a pycon namespace."""
 
-    def __init__(self, page: Path, workdir: Path, update: bool = False) -> None:
+    def __init__(self, page: Path, workdir: Path, update: bool = False, runner: str | None = None) -> None:
         self.page = page
         self.workdir = workdir
         self.update = update
+        self.runner = runner  # run only the blocks `run by` it
+        self.outputs: list[str] = []  # what each console command printed, in order
         self.server: Server | None = None
         self.pycon_globals: dict[str, Any] = {"__name__": "__doc__"}
         self.updates: list[tuple[tuple[int, int], list[str]]] = []
@@ -266,16 +271,15 @@ class PageRun:
         (workdir / ".venv").symlink_to(sys.prefix)
 
     def env(self) -> dict[str, str]:
-        from tests.conftest import CHILD_PYTEST_ADDOPTS
+        from tests.conftest import CHILD_PYTEST_ADDOPTS, no_bytecode_in_place
 
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PYTEST_", "DIMAIL_", "MAIL_PROVISIONING_", "COV_", "FORCE_COLOR"))
                and k not in ("COLUMNS", "LINES", "CLICOLOR_FORCE", "MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
         env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-                   COLUMNS="80", NO_COLOR="1", PY_COLORS="0", PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1",
-                   LC_ALL="C.UTF-8",
+                   COLUMNS="80", NO_COLOR="1", PY_COLORS="0", PYTHONUNBUFFERED="1", LC_ALL="C.UTF-8",
                    # without the plugins the output does not depend on (tests/conftest.py says why)
-                   PYTEST_ADDOPTS=f"-p no:cacheprovider {CHILD_PYTEST_ADDOPTS}")
+                   PYTEST_ADDOPTS=f"-p no:cacheprovider {CHILD_PYTEST_ADDOPTS}", **no_bytecode_in_place())
         if self.server is not None:
             env.update(self.server.urls, DIMAIL_PORT=self.server.url.rsplit(":", 1)[1])
         from tests.conftest import _free_port
@@ -299,6 +303,16 @@ class PageRun:
             check_excerpt(block, ROOT / excerpt)
             return
         if block.language not in LANGUAGES:
+            return
+        runner = block.option("run by")
+        if runner is not None:
+            module = ROOT / runner
+            if not module.is_file() or relative(self.page) not in module.read_text(encoding="utf-8"):
+                raise ExampleFailed(f"{block.where}: `example: run by {runner}`: that module does not name "
+                                    f"{relative(self.page)}")
+        if runner != self.runner:
+            if runner is not None:
+                self.skipped.append(f"{block.where}: run by {runner}")
             return
         reason = block.option("skip")
         if reason is not None:
@@ -342,6 +356,7 @@ class PageRun:
             except subprocess.TimeoutExpired as exc:
                 raise ExampleFailed(f"{relative(self.page)}:{command.line}: `{command.text}` ran 300 s") from exc
         output = output.replace(str(cwd), ".") if cwd != ROOT else output
+        self.outputs.append(output)
         actual = normalise(output)
         if matches(expected, actual):
             return

@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from tests.conftest import served
+from tests.doc_examples import PageRun
 from tests.fake_state import state, unlisted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,12 +83,23 @@ def _scratch(tmp: Path) -> tuple[subprocess.CompletedProcess[str], subprocess.Co
     return run, fixtures
 
 
+# The maintainers' tutorial shows the in-process run; its blocks are `run by` this module (tests/doc_examples.py),
+# which checks their output as the page's test would, and the report that run wrote: one run of 30 s serves both.
+TUTORIAL = "docs/tutorials/compatibility-run.md"
+
+
+def _tutorial(tmp: Path, update: bool) -> list[str]:
+    """The tutorial's `pytest --pyargs contracts -q --dimail-report compat` run, in `tmp`: what each command printed."""
+    page = PageRun(ROOT / TUTORIAL, tmp, update=update, runner="tests/test_contracts.py")
+    page.run()
+    return page.outputs
+
+
 # Test (function name, or its `mutant`/`key` parameter) -> its run in a child process of its own.
-JOBS: dict[str, Callable[[Path], Any]] = {
-    "test_standalone_server_over_http_bootstraps_passes_and_cleans_up": _standalone,
-    "test_in_process_run_passes_and_writes_the_report":
-        lambda tmp: suite("--dimail-report", str(tmp / "compat"), cwd=tmp),
-    "test_installing_the_package_leaves_other_projects_test_runs_alone": _scratch,
+JOBS: dict[str, Callable[[Path, bool], Any]] = {
+    "test_standalone_server_over_http_bootstraps_passes_and_cleans_up": lambda tmp, _: _standalone(tmp),
+    "test_in_process_run_passes_and_writes_the_report": _tutorial,
+    "test_installing_the_package_leaves_other_projects_test_runs_alone": lambda tmp, _: _scratch(tmp),
 }
 # The same, for runs that share one child process: (modules, arguments); `{tmp}` is the test's directory.
 BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -149,7 +161,7 @@ def _key(item: pytest.Item) -> str:
 class Runs:
     """The runs of the selected tests, started together on a pool of two."""
 
-    def __init__(self, pool: ThreadPoolExecutor, tmp: Callable[[str], Path], keys: list[str]) -> None:
+    def __init__(self, pool: ThreadPoolExecutor, tmp: Callable[[str], Path], keys: list[str], update: bool) -> None:
         self.futures: dict[str, Future[Any]] = {}
         self.dirs = {key: tmp(key[:40]) for key in keys}
         batched = {key: (modules, tuple(a.format(tmp=self.dirs[key], nothing=_nothing_listening()) for a in args),
@@ -161,7 +173,7 @@ class Runs:
                 self.futures[key] = batch
         for key in keys:
             if key in JOBS:
-                self.futures[key] = pool.submit(JOBS[key], self.dirs[key])
+                self.futures[key] = pool.submit(JOBS[key], self.dirs[key], update)
 
     def of(self, request: pytest.FixtureRequest) -> tuple[Any, Path]:
         key = _key(request.node)
@@ -173,7 +185,8 @@ class Runs:
 def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     keys = list(dict.fromkeys(_key(item) for item in request.session.items if item.module is request.module))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        yield Runs(pool, tmp_path_factory.mktemp, [k for k in keys if k in JOBS or k in BATCHED])
+        yield Runs(pool, tmp_path_factory.mktemp, [k for k in keys if k in JOBS or k in BATCHED],
+                   request.config.getoption("--update-examples"))
 
 
 def stdout_of(run: subprocess.CompletedProcess[str]) -> str:
@@ -181,8 +194,9 @@ def stdout_of(run: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest.FixtureRequest) -> None:
-    run, tmp = runs.of(request)
-    assert run.returncode == 0, stdout_of(run)
+    """The tutorial's run: its output is the page's (checked by PageRun), its report says the same."""
+    (stdout, shown), tmp = runs.of(request)
+    assert stdout.endswith("exit 0\n") and shown == "compatible 0 True\n", stdout[-3000:]
     report = json.loads((tmp / "compat.json").read_text())
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
@@ -201,7 +215,7 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     # accounts and app passwords
     (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
     reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
-    assert int(stateful.split(" writes read back (")[0].rsplit(" ", 1)[1]) > 100, stateful  # and read back
+    assert int(stateful.split(" writes read back (")[0].rsplit(" ", 1)[1]) > 80, stateful  # and read back
     assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases", "POST /identities",
             "POST /domains/{domain_name}/mailboxes/{user_name}/master_of/{secondary_email}",
             "POST /domains/{domain_name}/mailboxes/{user_name}/app_passwords"} <= set(reached), stateful
@@ -209,10 +223,9 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     markdown = (tmp / "compat.md").read_text()
     assert markdown.startswith("# dimail compatibility: in-process fake\n")
     assert "- verdict: **compatible** (exit status 0)" in markdown
-    assert "verdict: compatible" in run.stdout
-    # progress stays dots, no transcript or state-machine dump in a passing run (-rs lists the skips)
-    lines = [line for line in run.stdout.splitlines() if not line.startswith("SKIPPED ")]
-    assert len(lines) < 26, run.stdout
+    assert "verdict: compatible" in stdout
+    # progress stays dots, no transcript or state-machine dump in a passing run
+    assert len(stdout.splitlines()) < 26, stdout
 
 
 def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(runs: Runs,

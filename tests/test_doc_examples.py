@@ -106,3 +106,19 @@ def test_a_failing_python_example_names_its_line(tmp_path: Path) -> None:
 
 def test_every_page_is_collected() -> None:
     assert ROOT / "README.md" in pages() and all(p.suffix == ".md" for p in pages())
+
+
+def test_a_block_run_by_a_test_module_runs_there_only(tmp_path: Path) -> None:
+    module, page = tmp_path / "test_x.py", tmp_path / "page.md"
+    module.write_text(f"# runs the blocks of {page}\n")
+    page.write_text(f"<!-- example: run by {module} -->\n```console\n$ echo one > one.txt; echo done\ndone\n```\n"
+                    "```console\n$ echo two\ntwo\n```\n", encoding="utf-8")
+    alone = PageRun(page, tmp_path / "alone")
+    alone.run()
+    assert alone.outputs == ["two\n"] and alone.skipped == [f"{page}:2: run by {module}"]
+    there = PageRun(page, tmp_path / "there", runner=str(module))
+    there.run()
+    assert there.outputs == ["done\n"] and (tmp_path / "there" / "one.txt").read_text() == "one\n"
+    module.write_text("# names no page\n")
+    with pytest.raises(ExampleFailed, match=r"page.md:2: `example: run by .*test_x.py`: that module does not name"):
+        PageRun(page, tmp_path / "again").run()

@@ -113,3 +113,18 @@ def test_tokens_signed_with_peoples_short_secret_warn_nobody() -> None:
         print("ok")
     """)], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")  # nor a ResourceWarning at exit
+
+
+def test_a_slow_exchange_under_asyncio_debug_mode_logs_nothing() -> None:
+    """`-X dev` turns on asyncio's debug mode, which logs every step of a loop slower than 100 ms: the fake's own
+    loops stay out of it (a loaded machine's first request would otherwise print a WARNING into the user's run)."""
+    done = subprocess.run([sys.executable, "-X", "dev", "-W", "error", "-c", textwrap.dedent("""
+        import time
+        from fake_dimail import FakeDimail, journal
+        append = journal.Journal.append
+        journal.Journal.append = lambda self, exchange: (time.sleep(0.15), append(self, exchange))[1]
+        fake = FakeDimail(seed="people-dev")
+        assert fake.client(auth=("admin", "admin")).get("/users/").status_code == 200
+        print("ok")
+    """)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.conftest import no_bytecode_in_place
+
 PEOPLE_STYLE_TESTS = '''
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,7 +42,7 @@ def test_without_the_fixture_nothing_is_patched():
 def run_pytest(directory: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=directory,
                           capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"})
+                          env={**os.environ, **(env or {}), **no_bytecode_in_place()})
 
 
 def test_a_project_gets_the_fixtures_on_its_configured_url(tmp_path):
