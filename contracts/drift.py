@@ -8,8 +8,6 @@ branches are merged, so `X | null` compares as `X`.
 
 from __future__ import annotations
 
-import copy
-import functools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,17 +25,12 @@ class Drift:
 
 
 def reference_openapi() -> dict[str, Any]:
-    """The fake's own document, without its control plane: what the fake claims dimail is (a copy of
-    its own: building the app that makes it takes a second, and a bootstrap or a reference asks again)."""
-    return copy.deepcopy(_fake_document())
+    """The fake's own document, without its control plane: what the fake claims dimail is (a copy of its own,
+    read from the package: fake_dimail/openapi_document.py)."""
+    from fake_dimail.openapi_document import document
 
-
-@functools.cache
-def _fake_document() -> dict[str, Any]:
-    from fake_dimail.app import create_app
-
-    document = create_app().openapi()
-    return {**document, "paths": {p: v for p, v in document["paths"].items() if not p.startswith("/_fake/")}}
+    fake = document()
+    return {**fake, "paths": {p: v for p, v in fake["paths"].items() if not p.startswith("/_fake/")}}
 
 
 def _resolve(document: dict[str, Any], schema: Any, depth: int = 0) -> dict[str, Any]:

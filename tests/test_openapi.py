@@ -280,3 +280,24 @@ def test_differences_name_the_path_and_both_values():
         ("schema.properties.a.maxLength", 5, 6)]
     assert differences({"default": 1}, {"default": True}, "s") == [("s.default", 1, True)]
     assert differences({}, {"enum": ["x"]}, "s") == [("s.enum", ABSENT, ["x"])]
+
+
+def test_the_packaged_document_is_the_one_the_code_builds():
+    """Apps serve fake_dimail/openapi.json (built once, not by every process): it must be what the routes and
+    models make. After changing them: `python -m fake_dimail.openapi_document --write`."""
+    from fake_dimail import openapi_document
+
+    built = openapi_document.render(openapi_document.build())
+    assert openapi_document.PATH.read_text(encoding="utf-8") == built, \
+        "fake_dimail/openapi.json is stale: run python -m fake_dimail.openapi_document --write"
+
+
+def test_an_app_whose_routes_changed_builds_its_own_document():
+    from fastapi.routing import APIRoute
+
+    from fake_dimail.app import create_app
+
+    app = create_app()
+    app.router.routes[:] = [r for r in app.router.routes if not (isinstance(r, APIRoute) and r.path == "/users/")]
+    assert "/users/" not in app.openapi()["paths"] and "/users/{user_name}" in app.openapi()["paths"]
+    assert "/users/" in create_app().openapi()["paths"]

@@ -46,7 +46,11 @@ assert built() == ["/token/"], built()
 assert fake.client().get("/no/such/path").status_code == 404
 assert fake.client().delete("/token/").status_code == 405
 assert built() == ["/token/"], built()
+# The document is the package's (fake_dimail/openapi_document.py): serving it builds nothing; building it, all.
 assert "/domains/{domain_name}/mailboxes/" in fake.app.openapi()["paths"]
+assert built() == ["/token/"], built()
+from fake_dimail import openapi_document
+assert openapi_document.build() == fake.app.openapi()
 assert len(built()) == len(routes)
 """
     run_through(code)
