@@ -40,8 +40,12 @@ SEQUENCE, PEOPLE, RULES, STATEFUL, SCHEMA = (f"contracts.test_{m}" for m in ("pe
                                                                               "rules", "stateful", "schema"))
 
 
-def suite(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pytest", "--pyargs", "contracts", "-q", "-rs",
+# `python -m pytest`, and the `pytest` console script beside it (a local `__main__` to hypothesis: constants.py)
+PYTHON_M_PYTEST, PYTEST_SCRIPT = (sys.executable, "-m", "pytest"), (str(Path(sys.executable).with_name("pytest")),)
+
+
+def suite(*args: str, cwd: Path = ROOT, started: tuple[str, ...] = PYTHON_M_PYTEST) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*started, "--pyargs", "contracts", "-q", "-rs",
                            "-p", "no:cacheprovider", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
@@ -88,7 +92,13 @@ JOBS: dict[str, Callable[[Path], Any]] = {
     "test_in_process_run_passes_and_writes_the_report":
         lambda tmp: suite("--dimail-report", str(tmp / "compat"), cwd=tmp),
     "test_installing_the_package_leaves_other_projects_test_runs_alone": _scratch,
+    "test_the_stateful_family_meets_the_same_scenarios_however_pytest_is_started":
+        lambda tmp: suite("-k", "test_linked_scenarios_conform", "--dimail-report", str(tmp / "compat"), cwd=tmp,
+                          started=PYTEST_SCRIPT),
 }
+# Tests that also read another test's run.
+ALSO = {"test_the_stateful_family_meets_the_same_scenarios_however_pytest_is_started":
+        ("test_in_process_run_passes_and_writes_the_report",)}
 # The same, for runs that share one child process: (modules, arguments); `{tmp}` is the test's directory.
 BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "test_an_older_dimail_runs_what_it_can_with_the_admin_standing_in":
@@ -163,8 +173,8 @@ class Runs:
             if key in JOBS:
                 self.futures[key] = pool.submit(JOBS[key], self.dirs[key])
 
-    def of(self, request: pytest.FixtureRequest) -> tuple[Any, Path]:
-        key = _key(request.node)
+    def of(self, request: pytest.FixtureRequest, key: str | None = None) -> tuple[Any, Path]:
+        key = key or _key(request.node)
         result = self.futures[key].result()
         return (result[key] if key in BATCHED else result), self.dirs[key]
 
@@ -172,12 +182,19 @@ class Runs:
 @pytest.fixture(scope="module")
 def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     keys = list(dict.fromkeys(_key(item) for item in request.session.items if item.module is request.module))
+    keys = list(dict.fromkeys(also for key in keys for also in (key, *ALSO.get(key, ()))))
     with ThreadPoolExecutor(max_workers=2) as pool:
         yield Runs(pool, tmp_path_factory.mktemp, [k for k in keys if k in JOBS or k in BATCHED])
 
 
 def stdout_of(run: subprocess.CompletedProcess[str]) -> str:
     return run.stdout[-3000:] + run.stderr[-2000:]
+
+
+def stateful_summary(report: dict[str, Any]) -> str:
+    """The stateful family's line: scenarios, what answered 2xx, writes read back, quirks seen."""
+    (line,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
+    return line
 
 
 def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest.FixtureRequest) -> None:
@@ -199,7 +216,7 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert len(skipped) == 21 and all(m.endswith(PLATFORM_SKIP) for m in skipped), skipped
     # the default stateful run gets through the links to forwards, public aliases, identities, secondary
     # accounts and app passwords
-    (stateful,) = [r["message"] for r in report["results"] if r["nodeid"].endswith("test_linked_scenarios_conform")]
+    stateful = stateful_summary(report)
     reached = dict(item.rsplit(" x", 1) for item in stateful.split("answered 2xx: ")[1].split(" — ")[0].split(", "))
     assert int(stateful.split(" writes read back (")[0].rsplit(" ", 1)[1]) > 100, stateful  # and read back
     assert {"POST /domains/{domain_name}/forwards/{user_name}", "POST /aliases", "POST /identities",
@@ -373,6 +390,20 @@ def test_installing_the_package_leaves_other_projects_test_runs_alone(runs: Runs
     offered = {line.split()[0] for line in fixtures.stdout.splitlines() if line and not line.startswith((" ", "-"))}
     assert "dimail" not in offered and "dimail_target" not in offered, sorted(offered)
     assert "_dimail_requirements" not in fixtures.stdout and "contracts/conftest.py" not in fixtures.stdout
+
+
+def test_the_stateful_family_meets_the_same_scenarios_however_pytest_is_started(
+        runs: Runs, request: pytest.FixtureRequest) -> None:
+    """The default run draws the same examples every time: alone and through the `pytest` script, as in the whole
+    suite through `python -m pytest` (before contracts/constants.py: 18 scenarios and 89 writes read back here,
+    17 and 160 there)."""
+    run, tmp = runs.of(request)
+    assert run.returncode == 0, stdout_of(run)
+    whole, whole_tmp = runs.of(request, "test_in_process_run_passes_and_writes_the_report")
+    assert whole.returncode == 0, stdout_of(whole)
+    alone = stateful_summary(json.loads((tmp / "compat.json").read_text()))
+    assert alone == stateful_summary(json.loads((whole_tmp / "compat.json").read_text()))
+    assert " writes read back (" in alone, alone
 
 
 def test_system_writes_send_the_platform_operations_only_when_asked(runs: Runs, request: pytest.FixtureRequest) -> None:
