@@ -31,6 +31,7 @@ import pytest
 from provisioner.client import DimailError, DimailRefused
 from provisioner.provisioner import NotInitialised
 
+from .constants import pinned
 from .refusals import refused
 from .report import VERDICTS, Report
 from .target import Target, TargetError, credentials, in_process, load_app
@@ -174,6 +175,13 @@ def _dimail_requirements(request: pytest.FixtureRequest) -> None:
         pytest.skip(f"the target does not declare {', '.join(missing)}")
     if steering is not None and not target.steerable:
         pytest.skip("needs the fake's /_fake/ steering (simulated DNS, platform faults): a real dimail has none")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Every contract draws from the same constants, however pytest was started (`constants.py`)."""
+    with pinned():
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)

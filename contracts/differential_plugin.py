@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
+from .constants import pinned
 from .differential import Explorer, Side, available, sequences
 from .differential_report import DifferentialReport, guess_register, judged_guesses
 from .reference import Reference
@@ -142,7 +143,8 @@ class DifferentialPlugin:
 
         try:
             try:
-                explore()
+                with pinned():  # the same draws however pytest was started (constants.py)
+                    explore()
             except _BudgetSpent:
                 report.about["budget_spent"] = True
             _write(writer, f" {explorer.sequences} sequences, {len(explorer.differences)} differences\n")

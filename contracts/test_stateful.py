@@ -245,10 +245,11 @@ def test_linked_scenarios_conform(dimail_target: Target, request: pytest.Fixture
     for root in machine.root_rules - {normalize_name("RANDOM -> POST /users/")}:
         setattr(Scenario, root, None)
 
-    # Generation only: no shrinking or replay against a server whose state moved on since. Links are
-    # followed on schemathesis' own coin, outside hypothesis' record, so two scenarios with the same
-    # draws can meet different answers and hypothesis stops as "flaky"; like schemathesis' runner,
-    # start a new series (with the next seed) until the budget of scenarios is spent.
+    # Generation only: no shrinking or replay against a server whose state moved on since. Which links
+    # can be followed, and with what, comes from that server's answers (schemathesis' coin is seeded by a
+    # hypothesis draw), so two scenarios with the same draws can meet different answers and hypothesis
+    # stops as "flaky"; like schemathesis' runner, start a new series (with the next seed) until the
+    # budget of scenarios is spent. The constants hypothesis mixes in are pinned (contracts/constants.py).
     budget = examples(request.config) * SCENARIOS_PER_EXAMPLE
     while run.scenarios < budget:
         before = run.scenarios
