@@ -100,6 +100,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"the contract suite needs {' and '.join(missing)}, which the base install of "
                                 f"fake-dimail leaves out: {INSTALL_EXTRA} (or from a checkout: "
                                 "pip install './fake-dimail[contracts]')")
+    workers = getattr(config.option, "numprocesses", None)  # pytest-xdist's -n, when it is installed
+    if workers not in (None, 0) and not hasattr(config, "workerinput") and runs_the_suite(config):
+        raise pytest.UsageError("-n (pytest-xdist): the contract suite runs in one process (its verdict, report and "
+                                "clean-up belong to one run, which workers would split): run it without -n, or -n 0")
     check_options(config.getoption, deep=True)
     if config.getoption("--dimail-compare-url"):
         from .differential_plugin import DifferentialPlugin  # only now: a contract run never imports it

@@ -142,6 +142,7 @@ BATCHED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "test_system_writes_send_the_platform_operations_only_when_asked":
         ((RULES, SCHEMA), ("--dimail-system-writes", "-k", "system", "--dimail-report", "{tmp}/r")),
     "test_a_bad_dimail_app_is_a_usage_error_in_one_line": (("contracts",), ("--dimail-app", "nosuch:thing")),
+    "test_xdist_workers_are_a_usage_error": (("contracts",), ("-n", "2")),
 }
 
 
@@ -281,13 +282,14 @@ def test_standalone_server_over_http_bootstraps_passes_and_cleans_up(runs: Runs,
      "--dimail-url 'localhost:8001' has no scheme: add http:// (http://localhost:8001)"),
     ("test_a_bad_dimail_app_is_a_usage_error_in_one_line",
      "--dimail-app nosuch:thing: cannot import nosuch (No module named 'nosuch')"),
+    ("test_xdist_workers_are_a_usage_error", "-n (pytest-xdist): the contract suite runs in one process"),
 ])
 def test_usage_errors_are_one_line_and_status_4(runs: Runs, request: pytest.FixtureRequest, key: str,
                                                 line: str) -> None:
     run, _ = runs.of(request)
     assert run.returncode == 4, stdout_of(run)  # pytest's usage error
     [error] = run.stderr.strip().splitlines()
-    assert error.startswith("ERROR: --dimail-") and line in error, run.stderr
+    assert error.startswith("ERROR: -") and line in error, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
 
 
