@@ -127,8 +127,9 @@ class DimailCORS(CORSMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # guess G-control-cors: the control plane grants no origin anything (guard.py): dimail's CORS stops
-        # at its own routes.
-        if scope["type"] == "http" and is_control(scope["path"]):
+        # at its own routes. A request without an Origin (every one but a browser's) gets nothing from CORS
+        # (`send` below adds nothing then; no preflight without an Origin): it goes straight through.
+        if scope["type"] == "http" and (is_control(scope["path"]) or _header(scope["headers"], b"origin") is None):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

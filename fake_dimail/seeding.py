@@ -237,7 +237,7 @@ class Seeding:
         else:
             try:
                 body = models.CreateDomain(name=name, features=wanted, delivery=delivery, context_name=context_name)
-                backend.create_domain(self._root, body, check=False)
+                backend.new_domain(self._root, body)
             except ApiError as exc:
                 raise _refused(f"domain {name}", exc) from None
             except ValidationError as exc:
