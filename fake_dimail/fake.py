@@ -41,6 +41,8 @@ class FakeDimail(Seeding):
         self.settings = settings or Settings()
         self.backend = Backend(dns_auto=self.settings.dns_auto, certs_on_check=self.settings.certs_on_check)
         self.app = create_app(self.backend, self.settings)
+        # The urllib3 pools `mock_dimail` answers `requests` with for this fake (mock.py), kept across mocks.
+        self.mock_pools: dict[Any, Any] = {}
         if isinstance(seed, str) and seed not in SEEDS:
             raise ValueError(errors.unknown_seed(seed, sorted(SEEDS)))
         self._seed = SEEDS[seed] if isinstance(seed, str) else tuple(seed or ())
