@@ -21,7 +21,7 @@ from .config import Settings
 from .errors import ApiError, ServerCrash
 from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
 from .guard import ControlGuard, is_control
-from .journal import Exchange, Journal
+from .journal import Journal
 from .routes import ROUTERS
 from .shutdown import RefuseWhenStopped, Shutdown
 
@@ -98,7 +98,7 @@ class RequestJournal:
             path = target(scope)
             fault = scope.get(FAULT_KEY)
             route = scope.get("route")
-            exchange = self.journal.append(Exchange(
+            exchange = self.journal.add(
                 scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
                 (time.perf_counter() - started) * 1000, fault, time=arrived,
                 query=scope["query_string"].decode("latin-1"), auth=scope.get("dimail.auth"),
@@ -106,7 +106,7 @@ class RequestJournal:
                 request_type=_header(scope["headers"], b"content-type"),
                 response_body=b"".join(answered) if fault not in CONNECTION_FAULTS else b"",
                 response_type=answer_type,
-            ))
+            )
             if log.isEnabledFor(self.level):
                 log.log(self.level, "%s", exchange.line())
 

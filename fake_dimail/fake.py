@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import TypeAdapter
 
 from . import errors, models
-from .app import Exchange, create_app, faults_of, journal_of
+from .app import create_app, faults_of, journal_of
 from .backend import Backend
 from .backend.base import settled
 from .config import Settings
 from .faults import Faults
-from .journal import Calls
+from .journal import Calls, Exchange
 from .routes.control_state import index_of
 from .seeding import Seeding
 from .security import encode_token
