@@ -116,7 +116,8 @@ def run_sync(coro: Coroutine[object, object, T]) -> T:
     It is first stepped here, with this thread's loop marked as running (so that `get_running_loop()`
     and what builds on it work) and in a copy of the caller's context, as a task's; if it completes
     without waiting, that is all (two loop iterations and their polls saved, a sixth of what an answer
-    costs). If it waits, the rest runs as a task on that loop, in the same context.
+    costs). If it waits, the rest runs as a task on that loop, in the same context. A callback it
+    schedules without waiting for it would run at the loop's next use: the fake's app schedules none.
     """
     loop = thread_loop()
     context = contextvars.copy_context()

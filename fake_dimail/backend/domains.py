@@ -22,17 +22,9 @@ class Domains(DomainChecks, Base):
         return models.Listing(models.Domain, (self._domain_row(domains[name]) for name in domains.in_order(mine)))
 
     @atomic
-    def create_domain(self, caller: Caller, body: models.CreateDomain, check: bool = True) -> models.Domain:
-        domain = self.new_domain(caller, body)
-        # The 201 echoes the OX context name; no later answer does (CONTRACT.md §6 #8).
-        created = self._domain_view(domain, echo_context=True)
-        if check:
-            self._try_check(domain)
-        return created
-
-    @atomic
-    def new_domain(self, caller: Caller, body: models.CreateDomain) -> DomainRecord:
-        """`create_domain` without its answer and its first check: the stored domain (seeding's way in)."""
+    def create_domain(self, caller: Caller, body: models.CreateDomain, check: bool = True,
+                      answer: bool = True) -> models.Domain | None:
+        """`answer=False`: no answer built (None), for seeding, which never shows it."""
         if not self._has(caller, NEW_DOMAIN):
             raise errors.forbidden()
         features = list(dict.fromkeys(f.value for f in body.features))
@@ -73,7 +65,11 @@ class Domains(DomainChecks, Base):
             self.state.allows[(caller.name, domain.name)] = None
         if self.dns_auto:
             self.state.dns.set_zone(domain.name, engine.spec(domain, self._dkim(domain)))
-        return domain
+        # The 201 echoes the OX context name; no later answer does (CONTRACT.md §6 #8).
+        created = self._domain_view(domain, echo_context=True) if answer else None
+        if check:
+            self._try_check(domain)
+        return created
 
     def _map_to_context(self, domain: str, context_name: str, context: OxContext | None) -> None:
         context = context or self.state.context_named(context_name)
