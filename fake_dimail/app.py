@@ -21,7 +21,7 @@ from .config import Settings
 from .errors import ApiError, ServerCrash
 from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
 from .guard import ControlGuard, is_control
-from .journal import Exchange, Journal
+from .journal import Journal
 from .routes import ROUTERS
 from .shutdown import RefuseWhenStopped, Shutdown
 
@@ -98,7 +98,7 @@ class RequestJournal:
             path = target(scope)
             fault = scope.get(FAULT_KEY)
             route = scope.get("route")
-            exchange = self.journal.append(Exchange(
+            exchange = self.journal.add(
                 scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
                 (time.perf_counter() - started) * 1000, fault, time=arrived,
                 query=scope["query_string"].decode("latin-1"), auth=scope.get("dimail.auth"),
@@ -106,7 +106,7 @@ class RequestJournal:
                 request_type=_header(scope["headers"], b"content-type"),
                 response_body=b"".join(answered) if fault not in CONNECTION_FAULTS else b"",
                 response_type=answer_type,
-            ))
+            )
             if log.isEnabledFor(self.level):
                 log.log(self.level, "%s", exchange.line())
 
@@ -127,8 +127,9 @@ class DimailCORS(CORSMiddleware):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # guess G-control-cors: the control plane grants no origin anything (guard.py): dimail's CORS stops
-        # at its own routes.
-        if scope["type"] == "http" and is_control(scope["path"]):
+        # at its own routes. A request without an Origin (every one but a browser's) gets nothing from CORS
+        # (`send` below adds nothing then; no preflight without an Origin): it goes straight through.
+        if scope["type"] == "http" and (is_control(scope["path"]) or _header(scope["headers"], b"origin") is None):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)

@@ -13,6 +13,7 @@ their shared factors would make them worthless for signing: they are test fixtur
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import threading
 
@@ -143,5 +144,11 @@ def new_dkim_value() -> str:
     """The next key of the process, in DKIM TXT form."""
     with _lock:
         index = next(_next)
+    return _dkim_value(index % len(_PAIRS))
+
+
+@functools.cache
+def _dkim_value(index: int) -> str:
+    # Each of the set's keys encoded once per process (a few hundred bytes each): seeding a domain is then a lookup.
     der = public_key_der(modulus(index))
     return f"v=DKIM1; h=sha256; k=rsa; p={base64.b64encode(der).decode()}"

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import TypeAdapter
 
 from . import errors, models
-from .app import Exchange, create_app, faults_of, journal_of
+from .app import create_app, faults_of, journal_of
 from .backend import Backend
 from .backend.base import settled
 from .config import Settings
 from .faults import Faults
-from .journal import Calls
+from .journal import Calls, Exchange
 from .routes.control_state import index_of
 from .seeding import Seeding
 from .security import encode_token
@@ -41,6 +41,8 @@ class FakeDimail(Seeding):
         self.settings = settings or Settings()
         self.backend = Backend(dns_auto=self.settings.dns_auto, certs_on_check=self.settings.certs_on_check)
         self.app = create_app(self.backend, self.settings)
+        # The urllib3 pools `mock_dimail` answers `requests` with for this fake (mock.py), kept across mocks.
+        self.mock_pools: dict[Any, Any] = {}
         if isinstance(seed, str) and seed not in SEEDS:
             raise ValueError(errors.unknown_seed(seed, sorted(SEEDS)))
         self._seed = SEEDS[seed] if isinstance(seed, str) else tuple(seed or ())

@@ -136,8 +136,12 @@ class Journal:
     def append(self, exchange: Exchange) -> Exchange:
         """Keep `exchange` under the next id, given out here: ids then increase in journal order, whatever the
         threads (a `since=` poll stops at the first id it has seen)."""
+        return self.add(**{f.name: getattr(exchange, f.name) for f in dataclasses.fields(exchange) if f.name != "id"})
+
+    def add(self, *args: Any, **fields: Any) -> Exchange:
+        """`append(Exchange(*args, **fields))`, the exchange made once, with its id."""
         with self._lock:
-            exchange = dataclasses.replace(exchange, id=self._next_id)
+            exchange = Exchange(*args, id=self._next_id, **fields)
             self._next_id += 1
             self._rows.append(exchange)
             self._weight += _weight(exchange)

@@ -140,9 +140,10 @@ class Seeding:
     backend: Backend
     _root: Caller = ADMIN
 
+    @_whole
     def seed(self, users: Iterable[UserSeed]) -> None:
         for user in users:
-            self.add_user(user.name, user.password, user.is_admin, user.perms)
+            self._user(user.name, user.password, user.is_admin, user.perms)
 
     # --- users and allows ---------------------------------------------------------
 
@@ -150,15 +151,19 @@ class Seeding:
     def add_user(self, name: str, password: str = "password", is_admin: bool = False,
                  perms: Iterable[str] = ()) -> models.User:
         """An API user, as an admin's `POST /users/` would create it."""
+        self._user(name, password, is_admin, perms)
+        return self.backend.get_user(self._root, name)
+
+    def _user(self, name: str, password: str, is_admin: bool, perms: Iterable[str]) -> None:
         backend, perms = self.backend, list(dict.fromkeys(perms))
         existing = backend.users.get(name)
         if existing is not None:
             if existing.is_admin != is_admin or existing.perms != perms or not self._password_ok(name, password):
                 raise SeedError(f"user {name} exists with other settings; delete it first to seed it otherwise")
-            return backend.get_user(self._root, name)
+            return
         try:
             body = models.CreateUser(name=name, password=password, is_admin=is_admin, perms=perms)
-            return backend.create_user(self._root, body)
+            backend.new_user(self._root, body)
         except ApiError as exc:
             raise _refused(f"user {name}", exc) from None
         except ValidationError as exc:
@@ -237,7 +242,7 @@ class Seeding:
         else:
             try:
                 body = models.CreateDomain(name=name, features=wanted, delivery=delivery, context_name=context_name)
-                backend.create_domain(self._root, body, check=False)
+                backend.create_domain(self._root, body, check=False, answer=False)
             except ApiError as exc:
                 raise _refused(f"domain {name}", exc) from None
             except ValidationError as exc:

@@ -6,15 +6,21 @@ app and collect its answer. Everything in-process goes through them: the
 interception of `requests`/`httpx` by `mock_dimail`, so all of them see the
 same answers and the same faults.
 
-A synchronous caller with no event loop of its own runs the app on a loop
-kept for its thread (no thread hop); a caller already inside a running loop
-(a sync call from async code) hands it to one shared background loop.
+A synchronous caller with no event loop of its own runs the app in its own
+thread, with no thread hop: the app's coroutine is stepped directly (nearly
+every request is answered without ever waiting), and one that does wait (a
+fault's delay, a big body served off the loop) is finished on a loop kept for
+that thread. A caller already inside a running loop (a sync call from async
+code) hands it to one shared background loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+from collections.abc import Coroutine, Generator
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import httpx
@@ -23,6 +29,8 @@ from starlette.types import ASGIApp, Message
 from . import errors
 from .faults import InjectedFault
 from .loops import LazyLoop, thread_loop
+
+T = TypeVar("T")
 
 CLIENT = ("127.0.0.1", 50000)
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -96,10 +104,61 @@ def exchange(app: ASGIApp, method: str, url: str, headers: list[tuple[bytes, byt
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return thread_loop().run_until_complete(exchange_async(app, method, url, headers, body))
+        return run_sync(exchange_async(app, method, url, headers, body))
     # Inside a running loop this thread cannot block on another coroutine of its own.
     future = asyncio.run_coroutine_threadsafe(exchange_async(app, method, url, headers, body), _background.get())
     return future.result()
+
+
+def run_sync(coro: Coroutine[object, object, T]) -> T:
+    """Run `coro` to its end from a thread with no running loop, as `loop.run_until_complete` would.
+
+    It is first stepped here, with this thread's loop marked as running (so that `get_running_loop()`
+    and what builds on it work) and in a copy of the caller's context, as a task's; if it completes
+    without waiting, that is all (two loop iterations and their polls saved, a sixth of what an answer
+    costs). If it waits, the rest runs as a task on that loop, in the same context. A callback it
+    schedules without waiting for it would run at the loop's next use: the fake's app schedules none.
+    """
+    loop = thread_loop()
+    context = contextvars.copy_context()
+    asyncio.events._set_running_loop(loop)
+    try:
+        awaited = context.run(coro.send, None)
+    except StopIteration as done:
+        return done.value
+    finally:
+        asyncio.events._set_running_loop(None)
+    return loop.run_until_complete(loop.create_task(_finish(coro, awaited), context=context))
+
+
+async def _finish(coro: Coroutine[object, object, T], awaited: object) -> T:
+    return await _Resumed(coro, awaited)
+
+
+class _Resumed:
+    """Awaiting it carries on a coroutine already started elsewhere, from what it was waiting for."""
+
+    def __init__(self, coro: Coroutine[object, object, object], awaited: object) -> None:
+        self.coro, self.awaited = coro, awaited
+
+    def __await__(self) -> Generator[object, object, object]:
+        coro, awaited = self.coro, self.awaited
+        while True:
+            try:
+                sent = yield awaited
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # thrown in by the task: its cancellation
+                try:
+                    awaited = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value
+            else:
+                try:
+                    awaited = coro.send(sent)
+                except StopIteration as done:
+                    return done.value
 
 
 def _httpx_error(kind: str, request: httpx.Request) -> httpx.TransportError:

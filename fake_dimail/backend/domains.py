@@ -22,7 +22,9 @@ class Domains(DomainChecks, Base):
         return models.Listing(models.Domain, (self._domain_row(domains[name]) for name in domains.in_order(mine)))
 
     @atomic
-    def create_domain(self, caller: Caller, body: models.CreateDomain, check: bool = True) -> models.Domain:
+    def create_domain(self, caller: Caller, body: models.CreateDomain, check: bool = True,
+                      answer: bool = True) -> models.Domain | None:
+        """`answer=False`: no answer built (None), for seeding, which never shows it."""
         if not self._has(caller, NEW_DOMAIN):
             raise errors.forbidden()
         features = list(dict.fromkeys(f.value for f in body.features))
@@ -64,7 +66,7 @@ class Domains(DomainChecks, Base):
         if self.dns_auto:
             self.state.dns.set_zone(domain.name, engine.spec(domain, self._dkim(domain)))
         # The 201 echoes the OX context name; no later answer does (CONTRACT.md §6 #8).
-        created = self._domain_view(domain, echo_context=True)
+        created = self._domain_view(domain, echo_context=True) if answer else None
         if check:
             self._try_check(domain)
         return created

@@ -144,6 +144,8 @@ class State:
         # Backend calls in progress in the lock holder's thread: changed rows are written when it drops to 0.
         self.depth = 0
         self.on_settle: Callable[[], None] | None = None
+        # (the contexts store, its largest id, its size) when last seen: `_top_context_id`.
+        self._top_context: tuple[Store[int, OxContext], int, int] | None = None
 
     def clear(self) -> None:
         for name in STORES:
@@ -165,12 +167,22 @@ class State:
         return self.contexts.first_by("name", name)
 
     def new_context(self, name: str, admin_domain: str) -> OxContext:
-        # The largest id, not the last one: a loaded state document may list contexts in any order.
-        context = OxContext(id=max(self.contexts, default=0) + 1, name=name)
+        context = OxContext(id=self._top_context_id() + 1, name=name)
         # A new context comes with its administrator, who shows up in listings.
         context.users["oxadmin"] = OxUser("oxadmin", f"oxadmin@{admin_domain}", "Admin", "Context", "Context Admin")
         self.contexts[context.id] = context
+        self._top_context = (self.contexts, context.id, len(self.contexts))
         return context
+
+    def _top_context_id(self) -> int:
+        """The largest context id (not the last one: a loaded state document may list contexts in any order),
+        read from the store once, then kept while only `new_context` adds to it: no scan per new domain."""
+        contexts, known = self.contexts, self._top_context
+        if known is not None and known[0] is contexts and known[2] == len(contexts) and known[1] in contexts:
+            return known[1]
+        top = max(contexts, default=0)
+        self._top_context = (contexts, top, len(contexts))
+        return top
 
     def map_domain(self, domain: str, context: OxContext) -> None:
         self.contexts.modify(context.id, domains=[*context.domains, domain])
