@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2, help="mutants run at once (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=None,
                         help="seconds before a mutant's run is stopped (default: 3x the unmutated run + 30)")
+    parser.add_argument("--warm", action="store_true",
+                        help="import the suite's third-party modules once before forking (faster; changes what the "
+                             "linked scenarios draw)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="re-run these mutants and update the report")
     parser.add_argument("--resume", action="store_true",
                         help="go on with an interrupted run of the same sample (reports/mutation.partial.jsonl)")
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     killers = {m.id: killer_of(scope_of(m, scopes)) for m in todo}
     baselines, limits, outcomes = run(todo, args.workers, args.timeout, _progress(len(todo), partial, scopes),
-                                      killers)
+                                      killers, warm=args.warm)
     outcomes.update(done)
     about = (_about(args, everything, chosen, scopes, baselines, limits, time.monotonic() - started)
              | {"resumed": len(done)})
@@ -185,7 +188,7 @@ def _rerun(args: argparse.Namespace, everything: list[Mutant], scopes: dict[str,
     limits = {shown(KILLER): about["timeout_seconds"],
               **{k: v["timeout_seconds"] for k, v in about.get("fake_killers", {}).items()}}
     _, _, outcomes = run(chosen, args.workers, args.timeout, _progress(len(chosen), None, scopes),
-                         {m.id: killer_of(scope_of(m, scopes)) for m in chosen}, limits)
+                         {m.id: killer_of(scope_of(m, scopes)) for m in chosen}, limits, warm=args.warm)
     entries = {e["id"]: (Mutant(**{k: e[k] for k in Mutant.__dataclass_fields__}),
                          Outcome(e["outcome"], e["seconds"], e.get("killer", ""), e.get("exit_status")))
                for e in report["mutants"]}

@@ -1,7 +1,7 @@
 """Run mutants against their killer, a forked child each, and write the report.
 
-The parent imports the third-party modules the suite needs (pytest, hypothesis, schemathesis, FastAPI...) once,
-then forks one child per mutant: the child installs an import hook that serves the mutant's module compiled
+The parent forks one child per mutant (with `--warm`, after importing the third-party modules the suite needs
+once): the child installs an import hook that serves the mutant's module compiled
 from its mutated syntax tree (every other module comes from the working tree, which is never written), runs
 its killer and exits with pytest's status. The killer of a mutant of dimail's rules is the in-process contract
 suite (`pytest --pyargs contracts -x`); that of a mutant of the fake's own code or of a guess (the reviewed list
@@ -178,12 +178,16 @@ def _killer(log: str, status: int) -> str:
 
 def run(mutants: list[Mutant], workers: int = 2, timeout: float | None = None, progress: Any = None,
         killers: dict[str, tuple[str, ...]] | None = None,
-        limits: dict[str, float] | None = None) -> tuple[dict[str, float], dict[str, float], dict[str, Outcome]]:
+        limits: dict[str, float] | None = None,
+        warm: bool = False) -> tuple[dict[str, float], dict[str, float], dict[str, Outcome]]:
     """Each killer unmutated first (it must pass: it gives that killer's timeout, 3x its time plus 30 s unless
     given, in `timeout` or per killer in `limits`), then every mutant against its killer (`killers`: mutant id ->
-    pytest arguments, default the contract suite), `workers` at a time.
+    pytest arguments, default the contract suite), `workers` at a time. `warm`: import the third-party modules
+    once in this process first (each child starts faster); off by default, since a parent that imported them
+    before pytest changes what the linked scenarios draw (their unmutated run then fails its coverage check).
     Returns (baseline seconds by killer, timeout by killer, outcomes by mutant id); killers named by `shown`."""
-    _warm()
+    if warm:
+        _warm()
     killers = killers or {}
     judged = {m.id: killers.get(m.id, KILLER) for m in mutants}
     distinct = list(dict.fromkeys([KILLER, *judged.values()])) if mutants else [KILLER]
