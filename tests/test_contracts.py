@@ -187,10 +187,10 @@ def test_in_process_run_passes_and_writes_the_report(runs: Runs, request: pytest
     assert (report["verdict"], report["exit_status"], report["compatible"]) == ("compatible", 0, True)
     assert report["about"]["target"] == "in-process fake"
     assert report["about"]["steering"] is True
-    assert report["counts"] == {"passed": 420, "failed": 0, "skipped": 21, "blocked": 0}
+    assert report["counts"] == {"passed": 447, "failed": 0, "skipped": 21, "blocked": 0}
     assert report["families"]["authz"] == {"passed": 86, "failed": 0, "skipped": 7, "blocked": 0}
     assert report["families"]["edits"] == {"passed": 3, "failed": 0, "skipped": 0, "blocked": 0}
-    assert report["families"]["lifecycle"] == {"passed": 20, "failed": 0, "skipped": 0, "blocked": 0}
+    assert report["families"]["lifecycle"] == {"passed": 46, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["sequence"] == {"passed": 1, "failed": 0, "skipped": 0, "blocked": 0}
     assert report["families"]["steering"]["passed"] == 2
     assert report["families"]["schema"]["passed"] == 85 and report["families"]["people"]["passed"] == 13
