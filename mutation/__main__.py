@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.resume:
         partial.unlink(missing_ok=True)
     todo = [m for m in chosen if m.id not in done]
+    # run in a seeded shuffled order: an interrupted run has measured a uniform part of the sample
+    random.Random(f"{args.seed}:order").shuffle(todo)
     if args.resume and args.as_far_as_run:
         return _write(args, build(_about(args, everything, chosen, scopes, None, None, None)
                                   | {"not_run": len(todo)},
