@@ -20,6 +20,7 @@ when the target lacks it:
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,6 +33,7 @@ from provisioner.client import DimailError, DimailRefused
 from provisioner.provisioner import NotInitialised
 
 from .constants import pinned
+from .plugin import quick
 from .refusals import refused
 from .report import VERDICTS, Report
 from .target import Target, TargetError, credentials, in_process, load_app
@@ -157,6 +159,22 @@ def _stand_in(target: Target, report: Report, why: str) -> None:
                      f"(the admin {target.admin[0]!r} stood in for People's user in the others)"
     target.people = target.admin
     target.standing_in = True
+
+
+@pytest.fixture(autouse=True)
+def _same_draws(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In the default profile a run is reproducible: besides hypothesis' seeds, the `random` module (the coin
+    schemathesis follows links and picks values on) starts each contract from a seed of its name, whatever ran
+    before, and the caller's random state is restored after."""
+    if not quick(request.config):
+        yield
+        return
+    outside = random.getstate()
+    random.seed(f"dimail-contracts:{request.node.module.__name__}::{request.node.name}")
+    try:
+        yield
+    finally:
+        random.setstate(outside)
 
 
 @pytest.fixture(autouse=True)

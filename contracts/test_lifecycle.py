@@ -8,6 +8,11 @@ dimail's code and French text (CHECKS.md §2-§4), and every other one to pass. 
 which check comes from the rules (the MX at the apex, the SPF TXT, the DKIM TXT, one CNAME per host),
 the expected texts from dimail's real answers, never from the fake.
 
+The lifecycle runs on two domains: one as People creates it (its features make all eleven checks apply) and
+one without any feature (`features` may be empty, CONTRACT.md §4.4), where the CNAME and internal checks that
+follow `mailbox` and `webmail` do not apply: /spec names no record for them, and they pass whatever the DNS
+holds, with no errors (CHECKS §2).
+
 A real dimail's DNS is the Internet's: the suite cannot publish there. What can be judged is: `/spec`'s
 shape and self-consistency (one MX, one SPF with the platform's include and a final `all`, one DKIM
 record under a selector with a usable RSA key, the CNAMEs the domain's features call for, the same
@@ -38,6 +43,10 @@ CHECKS = EXTERNAL + INTERNAL
 CNAME_KINDS = {"cname_imap": "imap", "cname_smtp": "smtp", "cname_webmail": "webmail"}
 # Which feature makes a check apply (CHECKS §2); the others always apply.
 APPLIES = {"cname_imap": "mailbox", "cname_webmail": "webmail", "webmail_ok": "webmail", "ox": "webmail"}
+# The domains the lifecycle runs on: as People creates one, and one without any feature.
+FEATURE_SETS = {"people": PEOPLE_FEATURES, "bare": []}
+# A DKIM TXT record missing one of these tags crashes dimail's check: 500 (CHECKS §3 [real-2024, code]).
+DKIM_CRASHING_TAGS = ("h", "k", "p")
 SPEC = ("GET", "/domains/{domain_name}/spec")
 CHECK = ("GET", "/domains/{domain_name}/check")
 FIX = ("GET", "/domains/{domain_name}/fix")
@@ -106,14 +115,23 @@ class Spec:
         return next((t.split(":", 1)[1] for t in terms if t.lstrip("+").startswith("include:")), "")
 
 
+def applies(check: str, features: list[str]) -> bool:
+    return check not in APPLIES or APPLIES[check] in features
+
+
+@pytest.fixture(scope="module", params=list(FEATURE_SETS), ids=lambda key: f"{key}-domain")
+def features(request: pytest.FixtureRequest) -> list[str]:
+    return list(FEATURE_SETS[request.param])
+
+
 @pytest.fixture(scope="module")
-def domain(dimail_target: Target) -> str:
-    """A domain as People creates it (its features make all eleven checks apply)."""
+def domain(dimail_target: Target, features: list[str]) -> str:
+    """A domain as People creates it (its features make all eleven checks apply), or one without features."""
     if dimail_target.lacks(("POST", "/domains/"), SPEC, CHECK):
         pytest.skip(f"the target does not declare {', '.join(dimail_target.lacks(('POST', '/domains/'), SPEC, CHECK))}")
     name = dimail_target.name("domain")
     answer = dimail_target.call("POST", "/domains/", auth=dimail_target.people, json={
-        "name": name, "context_name": name, "features": PEOPLE_FEATURES, "delivery": "virtual"})
+        "name": name, "context_name": name, "features": features, "delivery": "virtual"})
     status(answer, 201, "POST /domains/ as People sends it")
     dimail_target.created_domains.append(name)
     return name
@@ -192,8 +210,26 @@ def only_failing(answer: dict[str, Any], check: str, code: str | None, detail: s
     if others:
         listed = ", ".join(f"{name} {_block(answer, name).get('errors')}" for name in others)
         problems.append(f"other checks fail too: {listed}")
+    problems += _errors_of_passing(answer)
     if answer.get("state") != "broken" or answer.get("valid") is not False:
         problems.append(f"state {answer.get('state')!r}, valid {answer.get('valid')!r}, expected 'broken', false")
+    if problems:
+        raise ContractBroken(f"{why}: {'; '.join(problems)}")
+
+
+def _errors_of_passing(answer: dict[str, Any]) -> list[str]:
+    """A passing check (applicable or not) shows no errors (CHECKS §2, §5)."""
+    return [f"`{name}` passes with errors {_block(answer, name).get('errors')} (CHECKS §5: none)" for name in CHECKS
+            if _block(answer, name).get("ok") and _block(answer, name).get("errors")]
+
+
+def all_passing(answer: dict[str, Any], why: str) -> None:
+    """Every check passes, with no errors: the domain is valid."""
+    failing = [f"{name} {_block(answer, name).get('errors')}" for name in CHECKS if not _block(answer, name).get("ok")]
+    problems = [f"checks fail: {', '.join(failing)}"] if failing else []
+    problems += _errors_of_passing(answer)
+    if answer.get("state") != "ok" or answer.get("valid") is not True:
+        problems.append(f"state {answer.get('state')!r}, valid {answer.get('valid')!r}, expected 'ok', true")
     if problems:
         raise ContractBroken(f"{why}: {'; '.join(problems)}")
 
@@ -208,15 +244,15 @@ def zone(dimail_target: Target, spec: Spec) -> Iterator[Zone]:
 # --- on any dimail ---------------------------------------------------------------------------------
 
 
-def test_spec_is_self_consistent(dimail_target: Target, domain: str, spec: Spec) -> None:
-    """One record per external check that reads one, each usable as written (CHECKS §6)."""
+def test_spec_is_self_consistent(dimail_target: Target, domain: str, spec: Spec, features: list[str]) -> None:
+    """One record per external check that reads one and applies to the domain's features, none for a check that
+    does not apply, each usable as written (CHECKS §2, §6)."""
     for record in spec.records:
         if record["type"] not in ("mx", "txt", "cname"):
             raise ContractBroken(f"/spec of {domain}: record type {record['type']!r}, expected mx, txt or cname "
                                  "(lower case)")
     for check in ("mx", "spf", "dkim", *CNAME_KINDS):
-        applies = APPLIES.get(check, "") in PEOPLE_FEATURES or check not in APPLIES
-        if applies:
+        if applies(check, features):
             spec.one(check)
         elif spec.find(check):
             raise ContractBroken(f"/spec of {domain} names a record for `{check}`, which does not apply to it")
@@ -336,10 +372,22 @@ def _expected(spec: Spec, change: Change, published: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize("change", _changes(), ids=lambda c: f"{c.check}-{'removed' if c.altered is None else 'altered'}")
 def test_one_record_changed_fails_exactly_its_check(dimail_target: Target, spec: Spec, zone: Zone,
-                                                    change: Change) -> None:
+                                                    change: Change, features: list[str]) -> None:
+    """Exactly the changed record's check fails, with dimail's code and text; for a check that does not apply to
+    the domain's features, a CNAME published elsewhere (or none) changes nothing (CHECKS §2)."""
     _not_judged(dimail_target, f"`{change.check}` fails alone, with dimail's code and text, once its record is "
                                f"{'removed' if change.altered is None else 'altered'}")
     zone.all_pass(f"before changing the record of `{change.check}`")
+    if not applies(change.check, features):
+        kind = CNAME_KINDS[change.check]
+        records = spec.records + ([] if change.altered is None else
+                                  [{"target": kind, "type": "cname", "value": ELSEWHERE}])
+        how = (f"no CNAME at {kind}.{spec.domain}" if change.altered is None
+               else f"a CNAME at {kind}.{spec.domain} to {ELSEWHERE}")
+        zone.publish(records, how)
+        all_passing(zone.run("check"), f"GET /domains/{spec.domain}/check on a domain with features {features}, "
+                                       f"{how}: `{change.check}` does not apply (CHECKS §2)")
+        return
     if change.check == "domain_exist":
         records, published, how = [], "", "every record removed"
     else:
@@ -356,10 +404,28 @@ def test_one_record_changed_fails_exactly_its_check(dimail_target: Target, spec:
     only_failing(zone.run("check"), change.check, code, text, f"GET /domains/{spec.domain}/check, {how}")
 
 
+@pytest.mark.parametrize("tag", DKIM_CRASHING_TAGS)
+def test_a_dkim_record_without_a_tag_crashes_the_check(dimail_target: Target, spec: Spec, zone: Zone,
+                                                       tag: str) -> None:
+    """A DKIM TXT record at the selector that starts as one (`v=DKIM1; `) but lacks its `h`, `k` or `p` tag makes
+    dimail's reader fail: `/check` answers 500 (CHECKS §3, crashes [real-2024, code]; a customer can publish
+    such a record)."""
+    _not_judged(dimail_target, f"a DKIM record without `{tag}=` makes /check answer 500")
+    zone.all_pass(f"before publishing a DKIM record without `{tag}=`")
+    record = spec.one("dkim")
+    value = "; ".join(part.strip() for part in record["value"].split(";") if part.strip().partition("=")[0] != tag)
+    zone.publish([{**r, "value": value} if r is record else r for r in spec.records],
+                 f"the DKIM record without `{tag}=`")
+    answer = dimail_target.call("GET", f"/domains/{spec.domain}/check", auth=dimail_target.people)
+    status(answer, 500, f"GET /domains/{spec.domain}/check, the DKIM record published as {value[:40]!r}…",
+           "dimail's DKIM reader fails on a record without one of its tags, CHECKS §3")
+
+
 @pytest.mark.parametrize("check", INTERNAL)
 def test_an_internal_failure_is_exactly_its_check_and_fix_repairs_it(dimail_target: Target, spec: Spec, zone: Zone,
-                                                                     check: str) -> None:
-    """dimail's own side, broken through the fake's platform switch: exactly that check fails; /fix repairs it."""
+                                                                     check: str, features: list[str]) -> None:
+    """dimail's own side, broken through the fake's platform switch: exactly that check fails; /fix repairs it.
+    A check that does not apply to the domain's features stays passing (CHECKS §2)."""
     _not_judged(dimail_target, f"`{check}` fails alone when dimail's side of the domain breaks, and /fix repairs it",
                 "needs breaking that side, which only the fake lets a client do (/_fake/domains/{d}/platform)")
     zone.all_pass(f"before breaking `{check}`")
@@ -367,7 +433,10 @@ def test_an_internal_failure_is_exactly_its_check_and_fix_repairs_it(dimail_targ
     answer = dimail_target.call("PATCH", f"/_fake/domains/{spec.domain}/platform", json=change)
     status(answer, 200, f"PATCH /_fake/domains/{spec.domain}/platform {change}")
     checked = zone.run("check")
-    if check == "cert" and answer.json().get("certs_on_check"):  # a fake run with --certs-on-check
+    if not applies(check, features):
+        all_passing(checked, f"GET /domains/{spec.domain}/check on a domain with features {features}, `{check}` "
+                             "broken on dimail's side: it does not apply (CHECKS §2)")
+    elif check == "cert" and answer.json().get("certs_on_check"):  # a fake run with --certs-on-check
         if not _block(checked, "cert").get("ok"):
             raise ContractBroken(f"GET /domains/{spec.domain}/check, the certificate revoked on a fake that issues "
                                  f"them during /check: `cert` {_block(checked, 'cert')}, expected it issued again")

@@ -389,3 +389,31 @@ def test_revoking_an_allow_that_does_not_exist_is_404(dimail_target: Target) -> 
     status(answer, 404, "DELETE /allows/{d}/{u} without such an allow")
     equal(body(answer, "DELETE /allows/"), {"detail": "Queried user does not have permissions for this domain."},
           "DELETE /allows/{d}/{u} without such an allow: body (§4.3 [real-2024])")
+
+
+V2_MAILBOX = "/v2/domains/{domain_name}/mailboxes/{user_name}"
+
+
+@pytest.mark.dimail_needs(DOMAINS, ("PATCH", "/domains/{domain_name}"), ("GET", "/domains/{domain_name}"),
+                          ("POST", V2_MAILBOX), ("PATCH", V2_MAILBOX), ("GET", V2_MAILBOX))
+def test_a_feature_outside_the_documented_enumeration_is_never_stored(dimail_target: Target) -> None:
+    """[spec]: every answer declares a domain's `features` as DomainFeature (webmail, mailbox, alias, mx, relay)
+    and a v2 mailbox's as MailboxFeature (ox, schedule). A PATCH adding any other value by `+x` is refused with a
+    4xx (the document declares 418 and 422 for a change it cannot make; which one, and its text, are the fake's
+    guess G-unknown-feature, not judged here) and leaves the features as they were."""
+    token = dimail_target.token()
+    name, _ = _domain(dimail_target, no_check="true")
+    v2 = f"/v2/domains/{quote(name)}/mailboxes/cy"
+    status(dimail_target.call("POST", v2, bearer=token, json={"features": []}), 201,
+           "POST /v2/domains/{d}/mailboxes/{u} without features")
+    for path, auth, read, enumeration in (
+            (f"/domains/{quote(name)}", {"auth": dimail_target.people}, f"/domains/{quote(name)}", "DomainFeature"),
+            (v2, {"bearer": token}, v2, "MailboxFeature")):
+        before = body(dimail_target.call("GET", read, bearer=token), f"GET {read}").get("features")
+        answer = dimail_target.call("PATCH", path, json={"features": ["+carrier_pigeon"]}, **auth)
+        if not 400 <= answer.status_code < 500:
+            raise ContractBroken(f"PATCH {path} features [\"+carrier_pigeon\"]: answered {answer.status_code}, "
+                                 f"expected a 4xx: the value is outside {enumeration}, which every answer declares "
+                                 f"[spec]; body: {answer.text[:200]!r}")
+        after = body(dimail_target.call("GET", read, bearer=token), f"GET {read}").get("features")
+        equal(after, before, f"GET {read} after the refused +carrier_pigeon: features unchanged")

@@ -18,6 +18,7 @@ shortest scenario that showed it.
 from __future__ import annotations
 
 import json
+import random
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -250,19 +251,28 @@ def test_linked_scenarios_conform(dimail_target: Target, request: pytest.Fixture
     # hypothesis draw), so two scenarios with the same draws can meet different answers and hypothesis
     # stops as "flaky"; like schemathesis' runner, start a new series (with the next seed) until the
     # budget of scenarios is spent. The constants hypothesis mixes in are pinned (contracts/constants.py).
+    # In the default profile the `random` module is seeded per series too (restored afterwards: the
+    # caller's random state is not ours).
     budget = examples(request.config) * SCENARIOS_PER_EXAMPLE
-    while run.scenarios < budget:
-        before = run.scenarios
-        seeded = hypothesis.seed(run.series)(Scenario) if quick(request.config) else Scenario
-        try:
-            seeded.run(settings=settings(
-                max_examples=budget - run.scenarios, stateful_step_count=STEPS, deadline=None, database=None,
-                phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
-            break
-        except Flaky:
-            run.series += 1
-            if run.scenarios == before:  # a series that cannot start would loop for ever
+    outside = random.getstate()
+    try:
+        while run.scenarios < budget:
+            before = run.scenarios
+            seeded = Scenario
+            if quick(request.config):
+                seeded = hypothesis.seed(run.series)(Scenario)
+                random.seed(f"dimail-linked-scenarios:{run.series}")
+            try:
+                seeded.run(settings=settings(
+                    max_examples=budget - run.scenarios, stateful_step_count=STEPS, deadline=None, database=None,
+                    phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
                 break
+            except Flaky:
+                run.series += 1
+                if run.scenarios == before:  # a series that cannot start would loop for ever
+                    break
+    finally:
+        random.setstate(outside)
 
     reached = ", ".join(f"{k} x{v}" for k, v in sorted(run.successes.items()))
     summary = f"{run.scenarios} scenarios ({run.series} restarts) over {len(links)} links; answered 2xx: {reached}" \

@@ -116,6 +116,12 @@ GUESSES: tuple[Guess, ...] = (
           "`PATCH /users/{u}` with `perms: [\"+new_domain\", \"manage_users\"]`: the status and the text.",
           (("PATCH", "/users/{user}"), ("PATCH", D), ("PATCH", V2)),
           (Sign(422, "Cannot mix set and add/remove"),), readme=True),
+    Guess("G-list-repeats", "`+x`/`-x` on a list holding a value twice",
+          "as `list.append`/`list.remove`: `-x` takes out the first copy, `+x` adds nothing when x is there",
+          "the sources are silent; through the API no list holds a repetition (creation and set drop them), only "
+          "a state loaded through `/_fake/state` or a state file can",
+          "Not reachable through dimail's API: nothing to observe.",
+          (("PATCH", "/users/{user}"), ("PATCH", D), ("PATCH", V2))),
     Guess("G-error-texts", 'texts marked "guess" in `fake_dimail/errors.py`', "as written there",
           "no source has them",
           "Each text is an entry of its own in this register (its operations and the request that shows it).",

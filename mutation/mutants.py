@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import random
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,14 +24,37 @@ PACKAGE = ROOT / "fake_dimail"
 # What `make mutation` mutates: the backend's rules and the check engine (paths relative to fake_dimail/).
 DEFAULT_MODULES = tuple(sorted(
     f"backend/{p.name}" for p in (PACKAGE / "backend").glob("*.py") if p.name != "__init__.py")) + ("checks.py",)
-# Left out by default, with the reason (the report says it): `--modules` takes them in.
-EXCLUDED = {
-    "backend/persistence.py": "the state file (--state): the contract suite runs against memory; "
-                              "tests/test_persistence.py judges it",
-    "backend/snapshot.py": "the state file's (de)serialisation (--state): the contract suite runs against memory; "
-                           "tests/test_persistence.py judges it",
-}
-SELECTED = tuple(m for m in DEFAULT_MODULES if m not in EXCLUDED)
+SELECTED = DEFAULT_MODULES
+# The reviewed list of code the contract suite must not judge (the fake's own, or a guess): the fake's tests do.
+SCOPE = Path(__file__).with_name("scope.toml")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Code of the fake's own (its control plane, its state file) or of a guess, and the tests that judge it."""
+
+    key: str  # a module relative to fake_dimail/, or `module::Qualified.name`
+    reason: str
+    tests: tuple[str, ...]  # relative to the repository
+
+
+def fake_only(path: Path = SCOPE) -> dict[str, Scope]:
+    """The reviewed list (mutation/scope.toml): key -> its Scope."""
+    table = tomllib.loads(path.read_text())
+    return {key: Scope(key, str(entry["reason"]), tuple(entry["tests"])) for key, entry in table.items()}
+
+
+def scope_of(mutant: Mutant, scopes: dict[str, Scope]) -> Scope | None:
+    """The fake-only entry a mutant falls in (the most specific one), None for dimail's rules."""
+    function = mutant.function
+    while True:
+        found = scopes.get(f"{mutant.module}::{function}")
+        if found is not None:
+            return found
+        if "." not in function:
+            return scopes.get(mutant.module)
+        function = function.rsplit(".", 1)[0]
+
 
 OPERATORS = ("compare-flip", "off-by-one", "negate", "and-or", "condition-true", "condition-false",
              "drop-statement", "return-constant", "raise-pass")

@@ -1,9 +1,11 @@
-"""Run mutants against the in-process contract suite, a forked child each, and write the report.
+"""Run mutants against their killer, a forked child each, and write the report.
 
-The parent imports the third-party modules the suite needs (pytest, hypothesis, schemathesis, FastAPI...) once,
-then forks one child per mutant: the child installs an import hook that serves the mutant's module compiled
+The parent forks one child per mutant (with `--warm`, after importing the third-party modules the suite needs
+once): the child installs an import hook that serves the mutant's module compiled
 from its mutated syntax tree (every other module comes from the working tree, which is never written), runs
-`pytest --pyargs contracts -x` against the in-process fake, and exits with pytest's status. A non-zero status
+its killer and exits with pytest's status. The killer of a mutant of dimail's rules is the in-process contract
+suite (`pytest --pyargs contracts -x`); that of a mutant of the fake's own code or of a guess (the reviewed list
+`mutation/scope.toml`) is the fake's own tests of that code (`pytest tests/test_….py -x`). A non-zero status
 kills the mutant (the first failure is its killer); 0 lets it survive; a child still running after the timeout
 is killed and the mutant counted as timed out.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
-from .mutants import ROOT, Mutant, mutated_code
+from .mutants import ROOT, Mutant, Scope, mutated_code
 
 EQUIVALENTS = Path(__file__).with_name("equivalents.toml")
 # The killer: the in-process contract suite, stopped at its first failure, without shrinking. The platform
@@ -38,6 +40,9 @@ KILLER = ("--pyargs", "contracts", "-q", "-x", "-rfE", "-p", "no:cacheprovider",
           "--dimail-no-shrink", "--dimail-system-writes",
           # the modules imported before pytest starts (the mutant's, the warmed ones) are not rewritten: no news
           "-W", "ignore::pytest.PytestAssertRewriteWarning")
+# The second killer's options, after the test files of the mutant's scope entry (mutation/scope.toml).
+TESTS_OPTIONS = ("-q", "-x", "-rfE", "-p", "no:cacheprovider", "-p", "no:randomly",
+                 "-W", "ignore::pytest.PytestAssertRewriteWarning")
 OURS = ("fake_dimail", "contracts", "provisioner", "tests", "mutation")
 
 
@@ -50,6 +55,15 @@ def left_open(path: Path = EQUIVALENTS) -> dict[str, str]:
     """Reviewed survivors a client can observe that stay without a contract: mutant id -> why (they still count
     as survivors)."""
     return {key: str(value) for key, value in tomllib.loads(path.read_text()).get("no_contract", {}).items()}
+
+
+def killer_of(scope: Scope | None) -> tuple[str, ...]:
+    """The pytest arguments that judge a mutant of this scope (None: dimail's rules, the contract suite)."""
+    return KILLER if scope is None else (*scope.tests, *TESTS_OPTIONS)
+
+
+def shown(killer: tuple[str, ...]) -> str:
+    return "pytest " + " ".join(killer)
 
 
 # --- the child ---------------------------------------------------------------------------------------------
@@ -87,7 +101,7 @@ def install(mutant: Mutant) -> None:
     importlib.import_module(mutant.dotted)
 
 
-def _child(mutant: Mutant | None, workdir: Path, log: Path, timeout: float | None) -> None:
+def _child(mutant: Mutant | None, killer: tuple[str, ...], workdir: Path, log: Path, timeout: float | None) -> None:
     """In the forked child: never returns."""
     status = 99
     try:
@@ -101,7 +115,8 @@ def _child(mutant: Mutant | None, workdir: Path, log: Path, timeout: float | Non
             install(mutant)
         import pytest
 
-        status = int(pytest.main(list(KILLER)))
+        # test files are named from the repository; the child runs in a scratch directory of its own
+        status = int(pytest.main([str(ROOT / a) if a.startswith("tests/") else a for a in killer]))
     except BaseException:  # noqa: BLE001 - whatever happens, the child reports it and exits
         traceback.print_exc()
     finally:
@@ -161,34 +176,55 @@ def _killer(log: str, status: int) -> str:
     return f"exit status {status}: {lines[-1][:200] if lines else 'no output'}"
 
 
-def run(mutants: list[Mutant], workers: int = 2, timeout: float | None = None,
-        progress: Any = None) -> tuple[float, float, dict[str, Outcome]]:
-    """The unmutated suite first (it must pass: it gives the timeout, 3x its time plus 30 s unless given),
-    then every mutant, `workers` at a time. Returns (baseline seconds, timeout, outcomes by id)."""
-    _warm()
+def run(mutants: list[Mutant], workers: int = 2, timeout: float | None = None, progress: Any = None,
+        killers: dict[str, tuple[str, ...]] | None = None,
+        limits: dict[str, float] | None = None,
+        warm: bool = False) -> tuple[dict[str, float], dict[str, float], dict[str, Outcome]]:
+    """Each killer unmutated first (it must pass: it gives that killer's timeout, 3x its time plus 30 s unless
+    given, in `timeout` or per killer in `limits`), then every mutant against its killer (`killers`: mutant id ->
+    pytest arguments, default the contract suite), `workers` at a time. `warm`: import the third-party modules
+    once in this process first (each child starts faster); off by default, since a parent that imported them
+    before pytest changes what the linked scenarios draw (their unmutated run then fails its coverage check).
+    Returns (baseline seconds by killer, timeout by killer, outcomes by mutant id); killers named by `shown`."""
+    if warm:
+        _warm()
+    killers = killers or {}
+    judged = {m.id: killers.get(m.id, KILLER) for m in mutants}
+    distinct = list(dict.fromkeys([KILLER, *judged.values()])) if mutants else [KILLER]
     scratch = Path(tempfile.mkdtemp(prefix="mutation-"))
     try:
-        baseline = _run_all([None], 1, None, scratch, None)[0]
-        if baseline.status != "survived":
-            log = (scratch / "baseline.log").read_text()
-            raise RuntimeError(f"the unmutated suite does not pass ({baseline.killer}):\n{log[-3000:]}")
-        limit = timeout if timeout is not None else 3 * baseline.seconds + 30
-        outcomes = dict(zip((m.id for m in mutants), _run_all(list(mutants), workers, limit, scratch, progress),
-                            strict=True))
+        baselines = dict(zip(distinct, _run_all([(None, k) for k in distinct], workers, {}, scratch, None),
+                             strict=True))
+        # a killer whose unmutated run failed is run once more, alone (a server slow to start on a busy machine)
+        again = [k for k, b in baselines.items() if b.status != "survived"]
+        if again:
+            baselines.update(zip(again, _run_all([(None, k) for k in again], 1, {}, scratch, None), strict=True))
+        for killer, baseline in baselines.items():
+            if baseline.status != "survived":
+                log = (scratch / f"baseline-{again.index(killer)}.log").read_text()  # its second run's
+                raise RuntimeError(f"the unmutated run of `{shown(killer)}` does not pass ({baseline.killer}):\n"
+                                   f"{log[-3000:]}")
+        limit = {k: (timeout if timeout is not None else (limits or {}).get(shown(k), 3 * b.seconds + 30))
+                 for k, b in baselines.items()}
+        jobs: list[tuple[Mutant | None, tuple[str, ...]]] = [(m, judged[m.id]) for m in mutants]
+        outcomes = dict(zip((m.id for m in mutants), _run_all(jobs, workers, limit, scratch, progress), strict=True))
         # A mutant that timed out beside another is run again alone, and only a second timeout counts.
         again = [m for m in mutants if outcomes[m.id].status == "timed out"]
         if again and workers > 1:
-            outcomes.update(zip((m.id for m in again), _run_all(again, 1, limit, scratch, progress), strict=True))
-        return baseline.seconds, limit, outcomes
+            outcomes.update(zip((m.id for m in again), _run_all([(m, judged[m.id]) for m in again], 1, limit, scratch,
+                                                                progress), strict=True))
+        return ({shown(k): b.seconds for k, b in baselines.items()}, {shown(k): v for k, v in limit.items()},
+                outcomes)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _run_all(mutants: list[Mutant | None], workers: int, timeout: float | None, scratch: Path,
-             progress: Any) -> list[Outcome]:
-    results: list[Outcome | None] = [None] * len(mutants)
+def _run_all(jobs: list[tuple[Mutant | None, tuple[str, ...]]], workers: int, limits: dict[tuple[str, ...], float],
+             scratch: Path, progress: Any) -> list[Outcome]:
+    """Run each (mutant or None for the unmutated code, killer) job; `limits`: seconds by killer (none: no limit)."""
+    results: list[Outcome | None] = [None] * len(jobs)
     running: dict[int, tuple[int, float, Path, Path]] = {}  # pid -> (index, start, log, workdir)
-    pending = list(range(len(mutants)))
+    pending = list(range(len(jobs)))
     last = time.monotonic()
     while pending or running:
         now = time.monotonic()
@@ -198,25 +234,26 @@ def _run_all(mutants: list[Mutant | None], workers: int, timeout: float | None, 
         last = now
         while pending and len(running) < workers:
             index = pending.pop(0)
-            mutant = mutants[index]
+            mutant, killer = jobs[index]
             workdir = Path(tempfile.mkdtemp(dir=scratch))
-            log = scratch / ("baseline.log" if mutant is None else f"{index}.log")
+            log = scratch / (f"baseline-{index}.log" if mutant is None else f"{index}.log")
             sys.stdout.flush()
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:
-                _child(mutant, workdir, log, timeout)
+                _child(mutant, killer, workdir, log, limits.get(killer))
             running[pid] = (index, time.monotonic(), log, workdir)
         pid, status = os.waitpid(-1, os.WNOHANG)
         if pid == 0:
             now = time.monotonic()
             for child, (index, start, _log, _dir) in list(running.items()):
+                timeout = limits.get(jobs[index][1])
                 if timeout is not None and now - start > timeout:
                     os.kill(child, signal.SIGKILL)
                     os.waitpid(child, 0)
                     del running[child]
                     results[index] = Outcome("timed out", round(now - start, 1))
-                    _done(progress, mutants[index], results[index])
+                    _done(progress, jobs[index][0], results[index])
             time.sleep(0.05)
             continue
         if pid not in running:
@@ -228,7 +265,7 @@ def _run_all(mutants: list[Mutant | None], workers: int, timeout: float | None, 
         results[index] = (Outcome("survived", seconds, exit_status=0) if code == 0
                           else Outcome("killed", seconds, _killer(text, code), code))
         shutil.rmtree(workdir, ignore_errors=True)
-        _done(progress, mutants[index], results[index])
+        _done(progress, jobs[index][0], results[index])
     return [r for r in results if r is not None]
 
 

@@ -1,6 +1,7 @@
 """`make mutation`'s tool works: its mutants are deterministic, one applied by the import hook is killed by the
-contract that guards its rule (and the working tree is untouched), its reviewed equivalents exist, and the
-page is what the generator writes from the committed report."""
+contract that guards its rule (and the working tree is untouched), one of the fake's own code by the fake's own
+test of it, its reviewed lists (equivalents, the fake-only scope) name what exists, and the page is what the
+generator writes from the committed report."""
 
 from __future__ import annotations
 
@@ -10,10 +11,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mutation.__main__ import PAGE, REPORT, build
-from mutation.mutants import EXCLUDED, OPERATORS, PACKAGE, SELECTED, Mutant, generate, mutants_of, mutated_code, sample
+from mutation.__main__ import PAGE, REPORT, _sample, build
+from mutation.mutants import (
+    OPERATORS,
+    PACKAGE,
+    SELECTED,
+    Mutant,
+    Scope,
+    fake_only,
+    generate,
+    mutants_of,
+    mutated_code,
+    sample,
+    scope_of,
+)
 from mutation.page import page
-from mutation.run import Outcome, _killer, equivalents, left_open
+from mutation.run import KILLER, Outcome, _killer, equivalents, killer_of, left_open
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = '''
@@ -51,7 +64,11 @@ def test_mutants_and_the_sample_are_deterministic_and_stratified() -> None:
     for key in {(m.module, m.operator) for m in everything}:  # each stratum gets its share, within one
         share = 160 * sum(1 for m in everything if (m.module, m.operator) == key) / len(everything)
         assert abs(sum(1 for m in chosen if (m.module, m.operator) == key) - share) < 1, key
-    assert {m.module for m in everything} == set(SELECTED) and not set(EXCLUDED) & set(SELECTED)
+    assert {m.module for m in everything} == set(SELECTED)
+    scopes = fake_only()
+    both = _sample(everything, scopes, 160, 60, 18)
+    assert sum(1 for m in both if scope_of(m, scopes) is None) == 160
+    assert sum(1 for m in both if scope_of(m, scopes) is not None) == 60
 
 
 def test_a_mutant_compiles_to_its_change_and_nothing_else() -> None:
@@ -83,31 +100,71 @@ def test_a_known_mutant_is_killed_by_the_contract_of_its_rule() -> None:
 
 def test_the_reviewed_survivors_name_existing_mutants_with_a_reason() -> None:
     equivalent, no_contract = equivalents(), left_open()
-    known = {m.id for m in generate(SELECTED + tuple(EXCLUDED))}
+    known = {m.id for m in generate(SELECTED)}
     assert sorted((set(equivalent) | set(no_contract)) - known) == []
     assert not set(equivalent) & set(no_contract)
     assert all(len(reason) > 40 for reason in [*equivalent.values(), *no_contract.values()])
 
 
-def test_the_report_sorts_outcomes_and_scores_the_non_equivalent() -> None:
+def test_the_report_sorts_outcomes_and_scores_the_non_equivalent_of_each_scope() -> None:
     m = [Mutant(f"x.py::f:negate#{i}", "x.py", "f", "negate", i, "a", "b", i, 0) for i in range(1, 5)]
+    own = [Mutant(f"y.py::C.g:negate#{i}", "y.py", "C.g", "negate", i, "a", "b", i, 0) for i in range(1, 4)]
+    scopes = {"y.py::C.g": Scope("y.py::C.g", "the fake's control plane", ("tests/test_y.py",))}
     report = build({"timeout_seconds": 90}, [(m[0], Outcome("killed", 1.0, "test_a: boom", 1)),
                                              (m[1], Outcome("survived", 2.0, exit_status=0)),
                                              (m[2], Outcome("survived", 2.0, exit_status=0)),
-                                             (m[3], Outcome("timed out", 90.0))], {m[2].id: "no client sees it"},
-                   {m[1].id: "the fake's own"})
+                                             (m[3], Outcome("timed out", 90.0)),
+                                             (own[0], Outcome("killed", 1.0, "test_y: boom", 1)),
+                                             (own[1], Outcome("killed", 1.0, "test_y: boom", 1)),
+                                             (own[2], Outcome("survived", 1.0, exit_status=0))],
+                   {m[2].id: "no client sees it"}, {m[1].id: "the fake's own"}, scopes=scopes)
     assert report["counts"] == {"killed": 1, "timed out": 1, "survived": 1, "equivalent": 1}
-    assert report["score"] == 66.7
-    assert [e.get("verdict") for e in report["mutants"]] == [None, "blind spot", "equivalent", None]
-    assert [e.get("reason") for e in report["mutants"]] == [None, "the fake's own", "no client sees it", None]
+    assert (report["score"], report["total"]) == (66.7, 4)
+    assert report["fake_only"] == {"counts": {"killed": 2, "timed out": 0, "survived": 1, "equivalent": 0},
+                                   "total": 3, "score": 66.7}
+    assert [e["scope"] for e in report["mutants"]] == ["dimail"] * 4 + ["fake"] * 3
+    assert [e.get("verdict") for e in report["mutants"]][:4] == [None, "blind spot", "equivalent", None]
+    assert [e.get("reason") for e in report["mutants"]][:4] == [None, "the fake's own", "no client sees it", None]
     assert _killer("x\nFAILED test_authz.py::test_authorization[GET /token/]: ContractBroken: 1 cell\n", 1) == \
         "test_authorization[GET /token/]: ContractBroken: 1 cell"
+
+
+def test_the_scope_list_names_code_that_exists_and_tests_that_exist() -> None:
+    """Every entry of mutation/scope.toml is a module or function that has mutants, judged by test files that
+    exist; the most specific entry wins, nested functions included; the killer follows the scope."""
+    scopes = fake_only()
+    everything = generate(SELECTED)
+    used = {scope_of(m, scopes).key for m in everything if scope_of(m, scopes) is not None}  # type: ignore[union-attr]
+    assert sorted(set(scopes) - used) == []
+    for entry in scopes.values():
+        assert entry.tests and all((ROOT / t).is_file() and t.startswith("tests/test_") for t in entry.tests), entry
+        assert len(entry.reason) > 40, entry.key
+    probe = Mutant("backend/system.py::System.set_moving.inner:negate#1", "backend/system.py",
+                   "System.set_moving.inner", "negate", 1, "a", "b", 0, 0)
+    assert scope_of(probe, scopes) is scopes["backend/system.py::System.set_moving"]
+    rule = Mutant("backend/system.py::System.health_check:negate#1", "backend/system.py", "System.health_check",
+                  "negate", 1, "a", "b", 0, 0)
+    assert scope_of(rule, scopes) is None and killer_of(None) == KILLER
+    assert killer_of(scopes["backend/persistence.py"])[:2] == ("tests/test_persistence.py", "-q")
+
+
+def test_a_mutant_of_the_fake_s_own_code_is_killed_by_its_own_test() -> None:
+    """`try` runs a fake-only mutant against its scope's tests by default: a `-x` on a repeated value that removes
+    every copy fails tests/test_list_repeats.py (and the unmutated code passes it, in test_list_repeats itself)."""
+    run = subprocess.run([sys.executable, "-m", "mutation", "try",
+                          "backend/base.py::_edit_with_duplicates:condition-false#2"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 1, run.stdout[-3000:]
+    assert "test_list_repeats.py" in run.stdout and "failed" in run.stdout
 
 
 def test_the_page_is_what_the_generator_writes_from_the_report() -> None:
     report = json.loads(REPORT.read_text())
     assert PAGE.read_text() == page(report), "docs/contracts/mutation.md is stale: python -m mutation page"
-    assert report["counts"]["survived"] == sum(1 for e in report["mutants"] if e.get("verdict") == "blind spot")
+    for scope, figure in (("dimail", report), ("fake", report["fake_only"])):
+        entries = [e for e in report["mutants"] if e["scope"] == scope]
+        assert figure["total"] == len(entries)
+        assert figure["counts"]["survived"] == sum(1 for e in entries if e.get("verdict") == "blind spot")
     equivalent, no_contract = equivalents(), left_open()
     for entry in report["mutants"]:  # the report applied the reviewed lists as they stand
         if entry["outcome"] == "survived":

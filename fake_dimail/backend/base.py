@@ -101,6 +101,7 @@ def apply_list_change(current: list[str], change: list[str]) -> list[str]:
 
 def _edit_with_duplicates(current: list[str], change: list[str]) -> list[str]:
     """A `-x` takes out the first copy of x only: each value's places are kept, removed ones marked."""
+    # guess G-list-repeats: the sources are silent on repetitions (only a loaded state holds any).
     items = list(current)
     alive = [True] * len(items)
     places: dict[str, deque[int]] = {}

@@ -77,17 +77,23 @@ class DomainChecks(Base):
     def _would_check(self, domain: DomainRecord) -> tuple[DomainRecord, dict[str, CheckResult]]:
         """What a check would find now, and the domain as it would leave it, without changing anything.
         Raises ServerCrash where the check crashes."""
-        results = self._evaluate(domain, dry=True)
-        if domain.platform.certs_on_check and not results["cert"].ok and self._may_issue_certificate(domain):
+        return self._issued_on_check(domain, self._evaluate(domain, dry=True), dry=True)
+
+    def _issued_on_check(self, domain: DomainRecord, results: dict[str, CheckResult],
+                         dry: bool = False) -> tuple[DomainRecord, dict[str, CheckResult]]:
+        """The fake's switch `certs_on_check` (`--certs-on-check`, CHECKS.md §4 [inferred]): a /check that finds
+        the certificate missing issues it when it may, and checks again. `dry`: on a copy of the domain."""
+        if not (domain.platform.certs_on_check and not results["cert"].ok and self._may_issue_certificate(domain)):
+            return domain, results
+        if dry:
             domain = self._with_certificate(domain)
-            results = self._evaluate(domain, dry=True)
-        return domain, results
+        else:
+            self._issue_certificate(domain)
+        return domain, self._evaluate(domain, dry=dry)
 
     def _check(self, domain: DomainRecord) -> None:
         results = self._evaluate(domain)  # a crash (500) happens here, before anything changes
-        if domain.platform.certs_on_check and not results["cert"].ok and self._may_issue_certificate(domain):
-            self._issue_certificate(domain)
-            results = self._evaluate(domain)
+        domain, results = self._issued_on_check(domain, results)
         state = _state_of(results)
         self.state.domains.modify(
             domain.name,
