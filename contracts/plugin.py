@@ -166,7 +166,6 @@ def runs_the_suite(config: pytest.Config) -> bool:
 def _check_url(option: str, url: str, allow_remote: bool) -> None:
     from provisioner.client import url_problem  # httpx: imported when a URL is given, not by every pytest run
 
-
     problem = url_problem(url)  # the provisioner's check: no scheme, no host, a port outside 1-65535
     if problem is not None:
         raise pytest.UsageError(f"{option} {problem}")
