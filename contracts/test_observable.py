@@ -24,6 +24,8 @@ from .target import Target
 pytestmark = pytest.mark.contract("rules")
 
 DOMAINS = ("POST", "/domains/")
+_BOX = "/domains/{domain_name}/mailboxes/{user_name}"
+V2_BOX = "/v2" + _BOX
 NO_TEST = {"code": "no_test", "detail": "Did not check yet"}
 
 
@@ -116,20 +118,24 @@ def test_the_alias_listing_answers_each_of_its_modes(dimail_target: Target) -> N
                           ("POST", "/domains/{domain_name}/mailboxes/{user_name}"))
 def test_a_domain_change_impossible_with_mailboxes_is_refused_and_changes_nothing(dimail_target: Target) -> None:
     """§4.4 PATCH /domains/{d} [spec: 418 "a precondition failed"][inferred: triggers]: removing `mailbox` or
-    `webmail` while the domain has mailboxes answers 418 and leaves the domain as it was; once it has none,
-    the same change is made."""
+    `webmail`, or moving the domain to another OX context (`context_name`), while the domain has mailboxes
+    (OX users) answers 418 and leaves the domain and its mailbox as they were; once it has none, the same
+    change is made."""
     name, _ = _domain(dimail_target, no_check="true")
     token = dimail_target.token()
     box = dimail_target.call("POST", f"/domains/{quote(name)}/mailboxes/someone", bearer=token,
                              json={"givenName": "Some", "surName": "One", "displayName": "Some One"})
     status(box, 201, "POST /domains/{d}/mailboxes/{u}")
-    for feature in ("mailbox", "webmail"):
-        refused = dimail_target.call("PATCH", f"/domains/{quote(name)}", auth=dimail_target.people,
-                                     json={"features": [f"-{feature}"]})
-        status(refused, 418, f"PATCH /domains/{{d}} features -{feature} while the domain has a mailbox",
+    for change in ({"features": ["-mailbox"]}, {"features": ["-webmail"]}, {"context_name": f"{name}-elsewhere"}):
+        refused = dimail_target.call("PATCH", f"/domains/{quote(name)}", auth=dimail_target.people, json=change)
+        status(refused, 418, f"PATCH /domains/{{d}} {change} while the domain has a mailbox",
                "§4.4: a change impossible in the current state [spec][inferred trigger]")
         equal(sorted(_read(dimail_target, name, token)["features"]), sorted(PEOPLE_FEATURES),
-              f"GET /domains/{{d}} after the refused -{feature}: features unchanged")
+              f"GET /domains/{{d}} after the refused {change}: features unchanged")
+        kept = dimail_target.call("GET", f"/domains/{quote(name)}/mailboxes/someone", bearer=token)
+        status(kept, 200, "GET /domains/{d}/mailboxes/{u}")
+        equal(body(kept, "GET /domains/{d}/mailboxes/{u}").get("status"), "ok",
+              f"GET /domains/{{d}}/mailboxes/{{u}} after the refused {change}: its Dovecot row and OX user stay")
     status(dimail_target.call("DELETE", f"/domains/{quote(name)}/mailboxes/someone", bearer=token), 204,
            "DELETE /domains/{d}/mailboxes/{u}")
     done = dimail_target.call("PATCH", f"/domains/{quote(name)}", auth=dimail_target.people,
@@ -417,3 +423,108 @@ def test_a_feature_outside_the_documented_enumeration_is_never_stored(dimail_tar
                                  f"[spec]; body: {answer.text[:200]!r}")
         after = body(dimail_target.call("GET", read, bearer=token), f"GET {read}").get("features")
         equal(after, before, f"GET {read} after the refused +carrier_pigeon: features unchanged")
+
+
+@pytest.mark.dimail_needs(DOMAINS, ("POST", V2_BOX), ("PATCH", V2_BOX), ("GET", V2_BOX),
+                          ("GET", "/v2/domains/{domain_name}/mailboxes/"))
+def test_every_field_a_mailbox_write_names_reads_back_and_the_others_stay(dimail_target: Target) -> None:
+    """§4.5-§4.6 [spec][inferred: stored fields]: on a domain with `webmail` and on one without, each field a v2
+    creation or PATCH names reads back as written in every view of the mailbox (its answer, the v1 and v2 GET
+    and listings, the address probe), what a PATCH does not name stays as it was, `-ox` removes the OX user
+    and `extras.ox`, `extras.schedule.max` is the one last written; `with_extras=false` answers the same mailbox
+    with `extras` null [spec: the query parameter, `extras` nullable][inferred]. The writes go through the
+    read-back the stateful run applies to generated writes (contracts/written.py)."""
+    from .readback import ReadBack
+    from .written import Written
+
+    written = Written(ReadBack(dimail_target))
+    token = dimail_target.token()
+    # A mailbox's `rate_limit` names a profile (§4.21): made by the admin when there is one (the clean-up
+    # deletes it); without an admin the field is left out.
+    rate_limit = None
+    if dimail_target.admin is not None and not dimail_target.lacks(("POST", "/system/rate_limits/{name}")):
+        rate_limit = dimail_target.name("rl")
+        status(dimail_target.call("POST", f"/system/rate_limits/{rate_limit}", auth=dimail_target.admin,
+                                  json={"name": rate_limit, "limits": []}), 201, "POST /system/rate_limits/{name}")
+
+    def write(method: str, url: str, payload: dict[str, Any], expected: int, template: str, **params: str) -> None:
+        basic = template == "/domains/"
+        answer = dimail_target.call(method, url, json=payload, params=params,
+                                    **({"auth": dimail_target.people} if basic else {"bearer": token}))
+        status(answer, expected, f"{method} {template} {payload}")
+        written.after(method, template, url, payload, body(answer, f"{method} {template}"), expected)
+
+    for features in (PEOPLE_FEATURES, ["mailbox", "alias"]):
+        name = dimail_target.name("domain")
+        write("POST", "/domains/", {"name": name, "context_name": name, "features": features,
+                                    "delivery": "virtual"}, 201, "/domains/", no_check="true")
+        dimail_target.created_domains.append(name)
+        url = f"/v2/domains/{quote(name)}/mailboxes/ann"
+        ox = ["ox"] if "webmail" in features else []
+        first = {"features": [*ox, "schedule"], "extras": {"schedule": {"max": 5}},
+                 "additionalSenders": [f"team@{name}"], "quota": "1G"}
+        if ox:
+            first["extras"]["ox"] = {"given_name": "Ann", "sur_name": "Lee", "display_name": "Ann Lee (desk)"}
+        if rate_limit is not None:
+            first["rate_limit"] = rate_limit
+        write("POST", url, first, 201, "/v2" + _BOX)
+        # One field at a time: each reads back, and every other stays.
+        for change in ({"extras": {"schedule": {"max": 7}}}, {"additionalSenders": [f"desk@{name}"]},
+                       {"quota": "2G"}, *([{"extras": {"ox": {"given_name": "Anna"}}}, {"features": ["-ox"]}]
+                                          if ox else []), {"features": ["-schedule"]}):
+            write("PATCH", url, change, 200, "/v2" + _BOX)
+        for one, path in (("GET /v2/domains/{d}/mailboxes/{u}", url),
+                          ("GET /v2/domains/{d}/mailboxes/", f"/v2/domains/{quote(name)}/mailboxes/")):
+            answer = dimail_target.call("GET", path, bearer=token, params={"with_extras": "false"})
+            status(answer, 200, f"{one}?with_extras=false")
+            got = body(answer, one)
+            shown = got if isinstance(got, dict) else next((m for m in got if isinstance(m, dict)
+                                                            and m.get("email") == f"ann@{name}"), None)
+            if not isinstance(shown, dict) or shown.get("extras") is not None:
+                raise ContractBroken(f"{one}?with_extras=false: the mailbox reads {shown!r:.200}, expected it with "
+                                     "`extras` null — §4.6 [spec: with_extras][inferred]")
+
+
+@pytest.mark.dimail_needs(DOMAINS, ("POST", V2_BOX), ("PATCH", V2_BOX), ("GET", V2_BOX),
+                          ("PATCH", _BOX), ("GET", _BOX))
+def test_only_an_admin_sets_or_clears_wait(dimail_target: Target) -> None:
+    """§4.5 PATCH, error 8 [spec: only admins set or clear `wait`][inferred text]: People's user, allowed on the
+    domain, is refused 403 `Permission denied` when it sets `wait` (v1 `active`, v2 `imap_active`/`smtp_active`)
+    and when it clears it, and the mailbox reads back unchanged; the admin sets and clears it, and it reads back."""
+    name, _ = _domain(dimail_target, ["mailbox"], no_check="true")
+    token = dimail_target.token()
+    v1, v2 = f"/domains/{quote(name)}/mailboxes/wes", f"/v2/domains/{quote(name)}/mailboxes/wes"
+    status(dimail_target.call("POST", v2, bearer=token, json={"features": []}), 201,
+           "POST /v2/domains/{d}/mailboxes/{u}")
+
+    def flags(expected: tuple[str, str], after: str) -> None:
+        read = dimail_target.call("GET", v2, bearer=token)
+        status(read, 200, "GET /v2/domains/{d}/mailboxes/{u}")
+        got = body(read, "GET /v2/…/mailboxes/{u}")
+        equal((got.get("imap_active"), got.get("smtp_active")), expected,
+              f"GET /v2/domains/{{d}}/mailboxes/{{u}} after {after}: (imap_active, smtp_active)")
+
+    def refused(path: str, payload: dict[str, str], now: tuple[str, str]) -> None:
+        call = f"PATCH {path.replace(name, '{d}')} {payload} as People's user"
+        answer = dimail_target.call("PATCH", path, bearer=token, json=payload)
+        status(answer, 403, call, "only admins set or clear `wait` [spec]")
+        equal(body(answer, call), {"detail": "Permission denied"}, f"{call}: body")
+        flags(now, f"the refused {call}")
+
+    for path, payload in ((v1, {"active": "wait"}), (v2, {"imap_active": "wait"}), (v2, {"smtp_active": "wait"})):
+        refused(path, payload, ("yes", "yes"))
+    if dimail_target.admin is None:
+        return
+    admin = dimail_target.call("GET", "/token/", auth=dimail_target.admin)
+    status(admin, 200, "GET /token/ as the admin")
+    root = admin.json()["access_token"]
+    for path, payload, after in ((v2, {"imap_active": "wait"}, ("wait", "yes")),
+                                 (v1, {"active": "wait"}, ("wait", "wait"))):
+        call = f"PATCH {path.replace(name, '{d}')} {payload} as the admin"
+        status(dimail_target.call("PATCH", path, bearer=root, json=payload), 200, call)
+        flags(after, call)
+    for path, payload in ((v1, {"active": "yes"}), (v2, {"imap_active": "yes"})):
+        refused(path, payload, ("wait", "wait"))
+    status(dimail_target.call("PATCH", v1, bearer=root, json={"active": "yes"}), 200,
+           "PATCH /domains/{d}/mailboxes/{u} active yes as the admin")
+    flags(("yes", "yes"), "the admin's active yes")
