@@ -30,7 +30,11 @@ and is sorted:
 - **killed**: the killer failed (the first failing contract or test is named); **timed out**: still running after
   {timeout:g} s for the contract suite (3x its unmutated run plus 30 s, likewise for each set of tests; time the
   process group spent stopped does not count), twice:
-  a mutant that times out beside another is run again alone;
+  a mutant that times out beside another is run again alone. A mutant that times out counts as killed, as in
+  mutmut and cosmic-ray: a change that makes an operation never answer is seen by any client (its request
+  hangs; the suite itself never ends), e.g. a loop that no longer advances — the SPF reader's
+  `checks.py::spf_includes_platform:drop-statement#1` leaves `name` unchanged, so `/check` of a domain with
+  an SPF record spins forever;
 - **survived**: the killer passed. Each survivor is reviewed: **equivalent** when no client can observe the
   change (the reason is given), else a **blind spot**. A blind spot becomes a contract, derived from the rule
   it breaks, when People relies on that rule or CONTRACT.md states it; the others are left open with the

@@ -110,6 +110,17 @@ def test_state_round_trip_through_reset(filled, anon):
     assert filled.backend.state.all_indexes()["kept"] == filled.backend.state.all_indexes()["rebuilt"]
 
 
+def test_a_loaded_domain_without_a_check_result_shows_that_checks_default(filled, anon):
+    """The API always keeps all eleven results; a snapshot may leave one out: the Domain object's default."""
+    document = anon.get("/_fake/state").json()
+    for name in ("mx", "postfix"):
+        del document["domains"][0]["checks"][name]
+    assert anon.put("/_fake/state", json=document).status_code == 200
+    shown = filled.client(auth=("admin", "admin")).get("/domains/").json()[0]
+    assert (shown["mx"], shown["postfix"]) == ({"ok": True, "internal": False, "errors": []},
+                                               {"ok": True, "internal": True, "errors": []})
+
+
 def _broken(document: dict, change: str) -> dict:
     bad = copy.deepcopy(document)
     if change == "allow on a missing domain":

@@ -182,6 +182,9 @@ def test_stores_and_mailbox_information_follow_the_mailboxes(fake: FakeDimail, a
     assert answer(admin.get("/system/mailboxes_info/ghost.fr")) == (404, {"detail": "Domain not found"})
     assert answer(admin.get(f"/system/disconnect/{DOMAIN}/jean")) == (200, {})
     assert answer(admin.get(f"/system/disconnect/{DOMAIN}/ghost")) == (404, {"detail": "Mailbox not found"})
+    # An unknown domain is named before its mailbox (the document shows no body: the fake's order).
+    for path in ("mailbox_info/ghost.fr/jean", "disconnect/ghost.fr/jean"):
+        assert answer(admin.get(f"/system/{path}")) == (404, {"detail": "Domain not found"}), path
 
 
 def test_the_mail_queue_is_empty_unless_steered(fake: FakeDimail, admin: httpx.Client) -> None:
@@ -307,6 +310,8 @@ def test_steering_a_move_in_python_and_over_http(fake: FakeDimail) -> None:
     assert fake.set_moving("empty.fr", moving_to="new")["moving_to"] == "new"
     assert fake.client(auth=("la_regie", "password")).delete("/domains/empty.fr").status_code == 204
     assert fake.state()["moves"] == []
+    fake.add_domain("empty.fr", allowed=["la_regie"])  # created again, it is not moving
+    assert bearer(fake, "la_regie").get("/domains/empty.fr").status_code == 200
 
 
 def test_databases_and_check_contexts(fake: FakeDimail, admin: httpx.Client) -> None:
