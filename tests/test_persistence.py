@@ -18,6 +18,7 @@ import pytest
 
 from fake_dimail import FakeDimail, Settings
 from fake_dimail.backend import snapshot
+from fake_dimail.backend.base import settled
 from fake_dimail.backend.persistence import SCHEMA_VERSION, StateFileError, StateWriteError, _document, read_document
 from fake_dimail.backend.state import STORES
 from tests.conftest import start_server
@@ -160,9 +161,10 @@ def test_rows_added_again_keep_the_stores_order(tmp_path: Path) -> None:
     fake.add_domain("example.fr", features=["mailbox", "alias"], allowed=["la_regie"])
     for name in ("a", "b", "c"):
         fake.add_alias("example.fr", name, "x@else.fr")
-    with fake.backend.state.lock:  # one call: removed and added again before the write
+    with settled(fake.backend.state):  # one call: removed, added again and changed before the write
         fake.backend.state.aliases.pop(("example.fr", "a", "x@else.fr"))
         fake.add_alias("example.fr", "a", "x@else.fr")
+        fake.backend.state.aliases.modify(("example.fr", "a", "x@else.fr"), description="added again, then changed")
         fake.backend.state.aliases.modify(("example.fr", "b", "x@else.fr"), description="kept in place")
     fake.add_alias("example.fr", "d", "x@else.fr")
     order = [a["local"] for a in fake.state()["aliases"]]
@@ -201,7 +203,8 @@ def test_reset_load_and_a_failed_write_are_whole(tmp_path: Path) -> None:
     ("foreign", "not a fake-dimail state file (another SQLite database)"),
     ("version", "schema version 99, this fake-dimail reads version 1"),
     ("unknown", "inconsistent state file (rows of a store this fake-dimail does not know: 'no_such_store')"),
-    ("bad row", "inconsistent state file ("),  # then snapshot.load's first problem (the missing local part)
+    ("bad row", "inconsistent state file (Inconsistent state document: mailboxes[0].local: Field required)"),
+    ("bad OX user", "inconsistent state file (0.given_name: Input should be a valid string)"),
 ])
 def test_an_unusable_file_is_refused_in_one_line_and_left_untouched(tmp_path: Path, content: object,
                                                                     problem: str) -> None:
@@ -212,14 +215,20 @@ def test_an_unusable_file_is_refused_in_one_line_and_left_untouched(tmp_path: Pa
         with sqlite3.connect(path) as db:
             db.execute("CREATE TABLE t (x)")
     else:
-        kept(path).close()
+        made = kept(path)
+        if content == "bad OX user":
+            made.add_domain("example.fr")  # a webmail domain: its context's admin is an OX user row
+        made.close()
         with sqlite3.connect(path) as db:
             if content == "version":
                 db.execute("PRAGMA user_version = 99")
             elif content == "unknown":
                 db.execute("""INSERT INTO rows VALUES ('no_such_store', '"f"', NULL, '{}')""")
+            elif content == "bad OX user":  # the context admin's given name, not a string
+                db.execute("""UPDATE rows SET row = json_set(row, '$.given_name', 7) WHERE store = 'contexts.users'""")
             else:
                 db.execute("""INSERT INTO rows VALUES ('mailboxes', '["x.fr","m"]', NULL, '{"domain":"x.fr"}')""")
+        db.close()
         sqlite3.connect(path).close()  # its own WAL checkpointed: the bytes below are the whole file
     before = path.read_bytes()
     with pytest.raises(StateFileError) as refused:
@@ -232,6 +241,27 @@ def test_an_unusable_file_is_refused_in_one_line_and_left_untouched(tmp_path: Pa
         assert result.returncode == 1 and result.stdout == ""
         assert result.stderr == f"fake-dimail: error: --state {refused.value}\n"
     assert path.read_bytes() == before
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a read-only /proc (Linux)")
+def test_a_file_that_cannot_be_created_is_said_so_not_in_use() -> None:
+    with pytest.raises(StateFileError) as refused:
+        kept(Path("/proc/fake-dimail-state.db"))
+    assert str(refused.value) == ("/proc/fake-dimail-state.db: cannot write the state file (unable to open database "
+                                  "file): give another --state file")
+
+
+def test_keeping_the_state_in_another_file_lets_go_of_the_first(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.db", tmp_path / "second.db"
+    fake = kept(first)
+    assert fake.backend.keep_in(second) is False  # a new file: nothing loaded, the state written to it
+    other = kept(first, seed="empty")  # no longer in use
+    try:
+        assert [u["name"] for u in other.state()["users"]] == [u["name"] for u in fake.state()["users"]]
+    finally:
+        other.close()
+        fake.close()
+    assert reopened(kept(second, seed="empty"), second)["users"] == fake.state()["users"]
 
 
 def test_a_missing_directory_is_said(tmp_path: Path) -> None:

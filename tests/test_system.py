@@ -187,6 +187,26 @@ def test_stores_and_mailbox_information_follow_the_mailboxes(fake: FakeDimail, a
         assert answer(admin.get(f"/system/{path}")) == (404, {"detail": "Domain not found"}), path
 
 
+def test_a_mailbox_naming_the_default_store_counts_in_it_once(fake: FakeDimail, admin: httpx.Client) -> None:
+    api = bearer(fake, "la_regie")
+    for local, store in (("jean", "default"), ("marie", None)):
+        body: dict[str, Any] = {"features": []} if store is None else {"features": [], "store": store}
+        assert api.post(f"/v2/domains/{DOMAIN}/mailboxes/{local}", json=body).status_code == 201
+    listed = admin.get("/system/stores_info").json()
+    assert [(s["name"], s["nb_mailboxes"]) for s in listed] == [("default", 2)]
+
+
+def test_importing_a_mailbox_already_here_keeps_what_the_import_does_not_carry(fake: FakeDimail,
+                                                                              admin: httpx.Client) -> None:
+    api = bearer(fake, "la_regie")
+    assert api.post(f"/v2/domains/{DOMAIN}/mailboxes/jean",
+                    json={"features": [], "quota": "1G", "store": "store2"}).status_code == 201
+    assert answer(admin.patch(f"/system/import_domain/{DOMAIN}", json=IMPORT)) == (200, {})
+    jean = next(m for m in fake.state()["mailboxes"] if m["local"] == "jean")
+    assert (jean["password_hash"], jean["rate_limit"], jean["quota"], jean["store"]) == (
+        "{SSHA512}old-hash", "standard", "1G", "store2")
+
+
 def test_the_mail_queue_is_empty_unless_steered(fake: FakeDimail, admin: httpx.Client) -> None:
     assert answer(admin.get(f"/system/mailqueue/{DOMAIN}/jean")) == (200, [])
     first = fake.queue_mail(DOMAIN, "jean")
