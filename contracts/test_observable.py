@@ -487,6 +487,7 @@ def test_every_field_a_mailbox_write_names_reads_back_and_the_others_stay(dimail
 
 @pytest.mark.dimail_needs(DOMAINS, ("POST", V2_BOX), ("PATCH", V2_BOX), ("GET", V2_BOX),
                           ("PATCH", _BOX), ("GET", _BOX))
+@pytest.mark.dimail_people_perms  # People's user, not an admin standing in for it, is the one refused
 def test_only_an_admin_sets_or_clears_wait(dimail_target: Target) -> None:
     """§4.5 PATCH, error 8 [spec: only admins set or clear `wait`][inferred text]: People's user, allowed on the
     domain, is refused 403 `Permission denied` when it sets `wait` (v1 `active`, v2 `imap_active`/`smtp_active`)
