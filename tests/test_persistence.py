@@ -512,3 +512,31 @@ def test_a_served_fake_on_a_full_disk_says_it_in_one_line(small_disk: SmallDisk)
     assert [line.split(" ", 2)[2] for line in lines] == [
         f"--state {small_disk.path}/state.db: cannot write (database or disk is full): the call was undone and "
         "answered 507"]
+
+
+def test_a_context_emptied_then_deleted_in_one_call_leaves_nothing_behind(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    fake = kept(path)
+    fake.add_domain("example.fr")  # webmail: a context, its admin an OX user row of its own in the file
+    state = fake.backend.state
+    (context_id,) = state.contexts
+    with settled(state):  # one call: the context's users cleared, then the context gone
+        state.contexts[context_id].users.clear()
+        del state.contexts[context_id]
+    assert fake.state()["contexts"] == []
+    assert reopened(fake, path)["contexts"] == []
+
+
+def test_a_context_deleted_then_put_back_keeps_its_users_in_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    fake = kept(path)
+    fake.add_domain("example.fr")
+    state = fake.backend.state
+    (context_id,) = state.contexts
+    with settled(state):
+        context = state.contexts.pop(context_id)
+    with settled(state):  # a later call: the same row back, its users with it
+        state.contexts[context_id] = context
+    users = [u["username"] for u in fake.state()["contexts"][0]["users"]]
+    assert users == ["oxadmin"]
+    assert [u["username"] for u in reopened(fake, path)["contexts"][0]["users"]] == users  # type: ignore[index]
