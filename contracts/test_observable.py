@@ -1,7 +1,9 @@
 """Rules a client observes in normal use that no other family reaches (CONTRACT.md §4.4-§4.15, §6): the creation
-check and `no_check`, a domain change refused while it has mailboxes and one made later, the v1 listing's
-union and statuses, names written by a v2 `+ox` read back, a login code's expiry, the alias listing's modes,
-secondary links gone with their mailbox, public aliases created exactly where the listing says.
+check and `no_check`, a domain change refused while it has mailboxes (or OX users, for its context) and one
+made later, the v1 listing's union and statuses, names written by a v2 `+ox` read back, every field a mailbox
+write names read back and the others kept (`with_extras=false` too), `wait` set and cleared by admins only, a
+login code's expiry, the alias listing's modes, secondary links gone with their mailbox, public aliases created
+exactly where the listing says.
 
 Each contract comes from the rule as CONTRACT.md states it, with its source in the docstring and in the failure;
 each works on objects of its own, named with the run's prefix and removed at the end. `make mutation` found
