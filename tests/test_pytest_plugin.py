@@ -36,6 +36,13 @@ def test_second_does_not_see_the_first_ones_state(dimail_fake, dimail_fake_sessi
 def test_without_the_fixture_nothing_is_patched():
     from requests.adapters import HTTPAdapter
     assert HTTPAdapter.get_connection_with_tls_context.__module__ == "requests.adapters"
+
+
+def test_the_fakes_modules_are_not_assertion_rewritten(dimail_fake):
+    import sys
+    loaders = {{name: type(module.__spec__.loader).__name__ for name, module in list(sys.modules.items())
+               if name.startswith(("fake_dimail.", "provisioner")) and name != "fake_dimail.pytest_plugin"}}
+    assert "fake_dimail.backend" in loaders and set(loaders.values()) == {{"SourceFileLoader"}}, loaders
 '''
 
 
@@ -50,7 +57,7 @@ def test_a_project_gets_the_fixtures_on_its_configured_url(tmp_path):
     (tmp_path / "test_people.py").write_text(PEOPLE_STYLE_TESTS.format(url="http://dimail.people.test:8000"))
     result = run_pytest(tmp_path, "-q")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 def test_the_url_comes_from_peoples_setting_when_the_ini_is_silent(tmp_path):
