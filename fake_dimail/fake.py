@@ -36,6 +36,9 @@ class FakeDimail(Seeding):
     """
 
     base_url = "http://dimail"
+    # Whether `fake_dimail.people.mirrored` seeds what People's factories create (the kit's autouse fixture);
+    # `@pytest.mark.dimail(mirror=False)` turns it off for one test, in `dimail_fake`.
+    mirror_factories = True
 
     def __init__(self, settings: Settings | None = None, seed: str | Iterable[UserSeed] | None = None) -> None:
         self.settings = settings or Settings()
