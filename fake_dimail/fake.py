@@ -137,7 +137,7 @@ class FakeDimail(Seeding):
     def calls(self) -> Calls:
         """dimail's exchanges with bodies, oldest first, like `responses.calls`: `fake.calls[1].json()`,
         `.filter(method="POST", path="/domains/{domain_name}/mailboxes/{user_name}")`, `.reset()`."""
-        return Calls(journal_of(self.app))
+        return Calls(journal_of(self.app), self.faults.spelled)
 
     # --- steering: the same as /_fake/, without HTTP ------------------------------
     # Arguments are validated by the models the HTTP routes use: a bad one raises
