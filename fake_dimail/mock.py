@@ -555,7 +555,7 @@ def _record_passthrough(mock: Any) -> bool:
     fake's and `responses` recorded no call of that request meanwhile; the request and the answer are the
     real ones (`PreparedRequest`, `requests.Response`, or the exception raised). Other hosts: unchanged.
     """
-    if getattr(mock.__dict__.get("_on_request"), "fake_dimail_recording", False):
+    if getattr(mock.__dict__.get("_on_request"), "fake_dimail_recording", False) or not hasattr(mock, "_on_request"):
         return False
     # `responses` calls it through `self`: an attribute of the instance is found first, and taken back whole.
     calls, original, previous = mock.calls, mock._on_request, mock.__dict__.get("_on_request")

@@ -518,19 +518,37 @@ def test_a_dropped_connection_to_the_fake_is_recorded_as_a_mocked_exception_is(f
         assert rsps.calls[0].request.url == f"{API_URL}/token/"
 
 
-def test_pass_throughs_to_other_hosts_stay_unrecorded_and_the_recording_goes_with_the_fake(other_server):
+def test_pass_throughs_to_other_hosts_stay_unrecorded_and_the_recording_goes_with_the_fake():
+    other = "http://localhost:9"  # refused at once: a pass-through that raises, which `responses` never records
     rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
     with mock_dimail(API_URL):
         rsps.start()
-        rsps.add_passthru(other_server)
-        assert requests.get(other_server + "/users/", timeout=5).text == "hello"  # responses' own: unrecorded
+        rsps.add_passthru(other)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(other + "/users/", timeout=5)
         assert token()
         assert [c.request.url for c in rsps.calls] == [f"{API_URL}/token/"]
     assert "_on_request" not in vars(rsps)
-    assert requests.get(other_server + "/users/", timeout=5).text == "hello"
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(other + "/users/", timeout=5)
     assert len(rsps.calls) == 1
     rsps.stop()
     rsps.reset()
+
+
+def test_a_hook_of_the_mocks_own_is_kept_under_the_recording_and_given_back():
+    rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+    seen, original = [], rsps._on_request
+
+    def spy(adapter, request, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(request.url)
+        return original(adapter, request, **kwargs)
+
+    rsps._on_request = spy
+    with mock_dimail(API_URL), rsps:
+        assert token()
+        assert len(rsps.calls) == 1
+    assert rsps.__dict__["_on_request"] is spy and seen == [f"{API_URL}/token/"]
 
 
 # --- a refused host names the fake ------------------------------------------------------------------
