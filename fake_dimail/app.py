@@ -217,7 +217,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def operations(app: FastAPI) -> list[tuple[str, set[str]]]:
-    """Every operation of the app's OpenAPI document: (path template, methods), from its routes."""
+    """Every operation of the app's OpenAPI document: (path template, methods), from its routes; reads only what
+    a route has before it is built (strict_json.LazyRoute), so listing them for a fault builds none."""
     return [(route.path, route.methods) for route in app.routes
             if isinstance(route, APIRoute) and route.include_in_schema]
 

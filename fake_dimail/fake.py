@@ -36,6 +36,9 @@ class FakeDimail(Seeding):
     """
 
     base_url = "http://dimail"
+    # Whether `fake_dimail.people.mirrored` seeds what People's factories create (the kit's autouse fixture);
+    # `@pytest.mark.dimail(mirror=False)` turns it off for one test, in `dimail_fake`.
+    mirror_factories = True
 
     def __init__(self, settings: Settings | None = None, seed: str | Iterable[UserSeed] | None = None) -> None:
         self.settings = settings or Settings()
@@ -134,7 +137,7 @@ class FakeDimail(Seeding):
     def calls(self) -> Calls:
         """dimail's exchanges with bodies, oldest first, like `responses.calls`: `fake.calls[1].json()`,
         `.filter(method="POST", path="/domains/{domain_name}/mailboxes/{user_name}")`, `.reset()`."""
-        return Calls(journal_of(self.app))
+        return Calls(journal_of(self.app), self.faults.spelled)
 
     # --- steering: the same as /_fake/, without HTTP ------------------------------
     # Arguments are validated by the models the HTTP routes use: a bad one raises

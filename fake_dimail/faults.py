@@ -2,7 +2,9 @@
 
 A fault matches requests by method and by path, the operation's template
 (`/domains/{domain_name}/mailboxes/{user_name}`) or a concrete path; `*` for
-either matches every one. It lets `after` matching requests through, then
+either matches every one. A path spelled with the other trailing slash than its
+operation's (People's `/domains/{d}/address/{u}/`, which the fake redirects) is
+the operation's: the fault answers the request that reaches the operation. It lets `after` matching requests through, then
 answers the next `times` ones (every one with `times=None`) with an HTTP
 status, a dropped connection or a stall; `delay_ms` waits first. `times` and
 `after` count requests as the server sees them: a client that retries (a
@@ -21,6 +23,7 @@ exception; under `fake-dimail serve` the server closes the socket instead
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import re
@@ -50,6 +53,12 @@ def reason_phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _regex(template: str) -> re.Pattern[str]:
+    """A template's regex, compiled once per process: every app of a process has the same few templates."""
+    return compile_path(template)[0]
 
 
 class InjectedFault(Exception):
@@ -135,6 +144,7 @@ class Faults:
             raise ValueError(errors.fault_answer(answer))
         if times is not None and times < 1 or after < 0 or delay_ms < 0:
             raise ValueError(errors.FAULT_COUNTS)
+        path = self.spelled(path)
         if path == ANY:
             regex = None
         elif method == ANY:
@@ -155,10 +165,22 @@ class Faults:
     def _operations_list(self) -> list[tuple[str, set[str], re.Pattern[str]]]:
         if self._operations is None:
             self._operations = [
-                (template, {m.upper() for m in methods}, compile_path(template)[0])
+                (template, {m.upper() for m in methods}, _regex(template))
                 for template, methods in self._listed() if not is_control(template)
             ]
         return self._operations
+
+    def spelled(self, path: str) -> str:
+        """`path` (a template or a concrete path) as dimail's operations spell it: where no operation has it but
+        one has it with the other trailing slash, that spelling (the fake answers the first with a 307 to it, as
+        People's `/domains/{d}/address/{u}/` reaches `/domains/{domain_name}/address/{user_name}`); else as is."""
+        if path == ANY or is_control(path) or self._known(path):
+            return path
+        other = path[:-1] if path.endswith("/") else path + "/"
+        return other if other and self._known(other) else path
+
+    def _known(self, path: str) -> bool:
+        return any(template == path or regex.match(path) is not None for template, _, regex in self._operations_list())
 
     def _template(self, path: str) -> re.Pattern[str] | None:
         """For a fault on every method: the regex of the template `path` is, None for a concrete path some

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 from urllib.parse import parse_qsl
@@ -275,8 +275,9 @@ class Calls(Sequence[Call]):
     operation's template), `reset()` empties the journal.
     """
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, spelled: Callable[[str], str] | None = None) -> None:
         self._journal = journal
+        self._spelled = spelled  # a path as the operations spell it (`Faults.spelled`): filter's trailing slash
 
     def _calls(self) -> list[Call]:
         return [call for call in map(Call, self._journal) if not is_control(call.path)]
@@ -301,8 +302,12 @@ class Calls(Sequence[Call]):
 
     def filter(self, method: str | None = None, path: str | None = None) -> list[Call]:
         """The calls with this method and this path: a concrete one (`/domains/d.fr/mailboxes/jean`)
-        or the operation's template (`/domains/{domain_name}/mailboxes/{user_name}`)."""
+        or the operation's template (`/domains/{domain_name}/mailboxes/{user_name}`). A path spelled with the
+        other trailing slash than its operation's (People's `/domains/d.fr/address/jean/`) is the operation's:
+        the calls it answered, not the 307 that led there."""
         wanted = method.upper() if method is not None else None
+        if path is not None and self._spelled is not None:
+            path = self._spelled(path)
         return [c for c in self._calls()
                 if (wanted is None or c.method == wanted) and (path is None or path in (c.path, c.operation))]
 

@@ -83,16 +83,21 @@ class _Mounted:
     retry_backoff: bool = False  # wait the backoff of a client's urllib3 Retry between attempts
     # The `responses` mocks given a pass-through to this fake, to take it back when the fake goes.
     passthrough: list[weakref.ref[Any]] = field(default_factory=list)
+    # The `responses` mocks recording what they pass through to a fake in their `calls`.
+    recording: list[weakref.ref[Any]] = field(default_factory=list)
 
     @functools.cached_property
     def prefix(self) -> str:
         return self.origin.url + "/"
 
     def open_passthrough(self, mock: Any) -> None:
-        """Let the test's own `responses` mock pass the fake's URL through (its own mocks still win)."""
+        """Let the test's own `responses` mock pass the fake's URL through (its own mocks still win), and
+        record what it passes through in its `calls`, in order with what it mocks."""
         if self.prefix not in mock.passthru_prefixes:
             mock.add_passthru(self.prefix)
             self.passthrough.append(weakref.ref(mock))
+        if _record_passthrough(mock):
+            self.recording.append(weakref.ref(mock))
 
     def close_passthrough(self) -> None:
         for ref in self.passthrough:
@@ -100,6 +105,11 @@ class _Mounted:
             if mock is not None:
                 mock.passthru_prefixes = tuple(p for p in mock.passthru_prefixes if p != self.prefix)
         self.passthrough.clear()
+        for ref in self.recording:
+            mock = ref()
+            if mock is not None and not any(r() is mock for m in _registry.active for r in m.recording):
+                _stop_recording(mock)
+        self.recording.clear()
 
 
 class _Registry:
@@ -533,6 +543,52 @@ class _QuietPassthrough(logging.Filter):
         url = getattr(record, "url", None)
         return not (record.msg in _PASSTHROUGH_RECORDS and isinstance(url, str)
                     and _registry.fake_for(url) is not None)
+
+
+def _record_passthrough(mock: Any) -> bool:
+    """Make `mock` keep what it passes through to a fake in its `calls`, as it keeps what it mocks; False if
+    it already does.
+
+    `responses` records nothing it passes through by a prefix: there its `_on_request` returns
+    `_real_send`'s answer as is, every other way out of it recording a `Call` (a mocked answer, a mocked
+    exception, a `PassthroughResponse`, a refusal). So the exchange is recorded here when the request is the
+    fake's and `responses` recorded no call of that request meanwhile; the request and the answer are the
+    real ones (`PreparedRequest`, `requests.Response`, or the exception raised). Other hosts: unchanged.
+    """
+    if getattr(mock.__dict__.get("_on_request"), "fake_dimail_recording", False) or not hasattr(mock, "_on_request"):
+        return False
+    # `responses` calls it through `self`: an attribute of the instance is found first, and taken back whole.
+    calls, original, previous = mock.calls, mock._on_request, mock.__dict__.get("_on_request")
+
+    def on_request(adapter: Any, request: Any, **kwargs: Any) -> Any:
+        start = len(calls)
+        try:
+            response = original(adapter, request, **kwargs)
+        except Exception as exc:
+            _keep(calls, start, request, exc)
+            raise
+        _keep(calls, start, request, response)
+        return response
+
+    on_request.fake_dimail_recording = True  # type: ignore[attr-defined]
+    on_request.fake_dimail_previous = previous  # type: ignore[attr-defined]
+    mock._on_request = on_request
+    return True
+
+
+def _keep(calls: Any, start: int, request: Any, outcome: Any) -> None:
+    if _registry.fake_for(str(request.url)) is not None and not any(
+            call.request is request for call in calls[start:]):
+        calls.add(request, outcome)
+
+
+def _stop_recording(mock: Any) -> None:
+    ours = mock.__dict__.get("_on_request")
+    if getattr(ours, "fake_dimail_recording", False):
+        if ours.fake_dimail_previous is None:
+            del mock._on_request
+        else:
+            mock._on_request = ours.fake_dimail_previous
 
 
 def _patch_responses() -> Callable[[], None] | None:

@@ -11,6 +11,9 @@ fields, so People's own factory_boy factories (or anything shaped like them) wor
     with mirrored(dimail_fake, MailDomainFactory, MailboxFactory, AliasFactory):
         ...  # every object these factories (and their subclasses) create is seeded in the fake
 
+A test that needs none of it (a model test with a name dimail would refuse) says so with
+`@pytest.mark.dimail(mirror=False)`: its factories create nothing in the fake.
+
 Each object is seeded as People's calls would have left dimail (its domains created by
 People's dimail user, la_regie, and allowed to it), without HTTP and idempotently; what
 dimail would refuse (a local part with an upper-case letter, say) is a `SeedError` naming
@@ -64,7 +67,8 @@ def mirror(fake: FakeDimail, obj: T, allowed: Iterable[str] = (PEOPLE_USER,)) ->
 @contextlib.contextmanager
 def mirrored(fake: FakeDimail, *factories: type, allowed: Iterable[str] = (PEOPLE_USER,)) -> Iterator[FakeDimail]:
     """For a `with` block, everything the factory_boy `factories` (and their subclasses) create is mirrored in
-    `fake` (`build()` creates nothing, so mirrors nothing). Give the base factories: a subclass inherits."""
+    `fake` (`build()` creates nothing, so mirrors nothing). Give the base factories: a subclass inherits.
+    Nothing is mirrored while `fake.mirror_factories` is False (`@pytest.mark.dimail(mirror=False)`)."""
     allowed = tuple(allowed)
     undo: list[tuple[type, Any]] = []
     try:
@@ -72,7 +76,8 @@ def mirrored(fake: FakeDimail, *factories: type, allowed: Iterable[str] = (PEOPL
             create = factory._create.__func__  # type: ignore[attr-defined]  # a classmethod, maybe inherited
 
             def mirroring(cls: type, model_class: type, *args: Any, _create: Any = create, **kwargs: Any) -> Any:
-                return mirror(fake, _create(cls, model_class, *args, **kwargs), allowed)
+                created = _create(cls, model_class, *args, **kwargs)
+                return mirror(fake, created, allowed) if fake.mirror_factories else created
 
             undo.append((factory, factory.__dict__.get("_create")))
             factory._create = classmethod(mirroring)  # type: ignore[attr-defined]

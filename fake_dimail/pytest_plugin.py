@@ -9,6 +9,7 @@ for `dimail_fake`. Configuration, in the project's pytest ini:
 and per test, with the registered marker (accepted under `--strict-markers`):
 
     @pytest.mark.dimail(seed="empty", url="http://localhost:8001")
+    @pytest.mark.dimail(mirror=False)  # People's factories create nothing in this test's fake
 """
 
 from __future__ import annotations
@@ -51,8 +52,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default="people-dev")
 
 
-MARKER = ("dimail(seed=None, url=None): the dimail_fake of this test starts from another seed "
-          "(people-dev or empty) or answers another URL than the ini's")
+MARKER = ("dimail(seed=None, url=None, mirror=True): the dimail_fake of this test starts from another seed "
+          "(people-dev or empty) or answers another URL than the ini's; mirror=False: the factories "
+          "fake_dimail.people.mirrored watches create nothing in it")
+OPTIONS = ("seed", "url", "mirror")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,14 +81,19 @@ def dimail_fake_session(pytestconfig: pytest.Config) -> FakeDimail:
 def dimail_fake(dimail_fake_session: FakeDimail, pytestconfig: pytest.Config,
                 request: pytest.FixtureRequest) -> Iterator[FakeDimail]:
     """A fresh seeded fake answering every `requests`/`httpx` call to the configured dimail URL
-    (`@pytest.mark.dimail(seed=..., url=...)` changes either for one test)."""
+    (`@pytest.mark.dimail(seed=..., url=...)` changes either for one test; `mirror=False`: the People
+    factories `fake_dimail.people.mirrored` watches create nothing in it)."""
     from .mock import mock_dimail
 
     marker = request.node.get_closest_marker("dimail")
     options = dict(marker.kwargs) if marker is not None else {}
-    unknown = sorted(set(options) - {"seed", "url"})
+    unknown = sorted(set(options) - set(OPTIONS))
     if marker is not None and (marker.args or unknown):
-        pytest.fail(f"@pytest.mark.dimail takes seed= and url= only, not {marker.args or unknown}", pytrace=False)
+        pytest.fail(f"@pytest.mark.dimail takes seed=, url= and mirror= only, not {marker.args or unknown}",
+                    pytrace=False)
+    mirror = options.get("mirror", True)
+    if not isinstance(mirror, bool):
+        pytest.fail(f"@pytest.mark.dimail: mirror={mirror!r}: give True or False", pytrace=False)
     url = options.get("url") or dimail_url(pytestconfig)
     where = "@pytest.mark.dimail" if marker is not None else f"dimail_url ({url})"
     try:
@@ -99,5 +107,9 @@ def dimail_fake(dimail_fake_session: FakeDimail, pytestconfig: pytest.Config,
         pytest.fail(problem, pytrace=False)
     with seeded:
         dimail_fake_session.reset()
-        with mock as fake:
-            yield fake
+        dimail_fake_session.mirror_factories = mirror
+        try:
+            with mock as fake:
+                yield fake
+        finally:
+            dimail_fake_session.mirror_factories = True

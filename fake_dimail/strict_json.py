@@ -96,10 +96,12 @@ class LazyRoute(APIRoute):
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        # What starlette's matching and url_path_for read, as APIRoute would set it.
+        # What starlette's matching and url_path_for read, as APIRoute would set it; and whether the route is
+        # one of the document's operations, what listing them for a fault reads (app.py `operations`).
         self.path, self.endpoint = path, endpoint
         self.name = get_name(endpoint) if kwargs.get("name") is None else kwargs["name"]
         self.methods = {method.upper() for method in kwargs.get("methods") or ["GET"]}
+        self.include_in_schema = kwargs.get("include_in_schema", True)
         self.path_regex, self.path_format, self.param_convertors = compile_path(path)
         self._arguments: tuple[str, Callable[..., Any], dict[str, Any]] | None = (path, endpoint, kwargs)
 

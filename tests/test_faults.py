@@ -180,3 +180,41 @@ def test_every_method_on_one_operation_over_http(fake, control):
     assert client.get("/users/").status_code == 200
     refused = control.post("/_fake/faults", json={"method": "*", "path": "/nowhere"})
     assert refused.status_code == 422 and refused.json()["detail"].startswith("no dimail operation * /nowhere")
+
+
+# --- People's trailing slash ------------------------------------------------------------------------
+
+ADDRESS = "/domains/{domain_name}/address/{user_name}"
+
+
+@pytest.mark.parametrize("path", [ADDRESS + "/", "/domains/d.fr/address/jean/"])
+def test_peoples_slash_spelling_is_the_operation_and_its_call_meets_the_fault_after_its_307(fake, control, path):
+    """People calls `/domains/{d}/address/{u}/`; dimail's template has no slash and answers it with a 307."""
+    fake.add_domain("d.fr", allowed=["la_regie"])
+    fault = fake.faults.add("GET", path, 500, times=1)
+    assert fault.path == path.rstrip("/")  # the operation's spelling, as the fault is listed
+    people = fake.client(headers={"Authorization": f"Bearer {fake.token('la_regie')}"})
+    assert people.get("/domains/d.fr/address/jean/").status_code == 500
+    assert people.get("/domains/d.fr/address/jean/").status_code == 200  # times=1
+    assert [(c.status, c.fault) for c in fake.calls] == [(307, None), (500, "500"), (307, None), (200, None)]
+    # Either spelling filters the same calls: those that reached the operation's path, not the 307s before them
+    # (an answer injected by a fault has no `.operation`: the template finds only the one dimail answered).
+    for spelling in ("/domains/d.fr/address/jean/", "/domains/d.fr/address/jean"):
+        assert [c.status for c in fake.calls.filter(method="GET", path=spelling)] == [500, 200], spelling
+    for spelling in (ADDRESS + "/", ADDRESS):
+        assert [c.status for c in fake.calls.filter(method="GET", path=spelling)] == [200], spelling
+    over_http = control.post("/_fake/faults", json={"method": "GET", "path": path, "answer": 503})
+    assert over_http.status_code == 201 and over_http.json()["path"] == path.rstrip("/")
+    every_method = fake.faults.add("*", "/token", 503)
+    assert every_method.path == "/token/"
+
+
+def test_a_slash_spelling_of_no_operation_or_of_another_method_is_still_refused(fake):
+    with pytest.raises(ValueError, match=r"no dimail operation GET /domains/\{domain_name\}/nothing/"):
+        fake.faults.add("GET", "/domains/{domain_name}/nothing/", 500)
+    with pytest.raises(ValueError, match=r"no dimail operation PUT /domains/\{domain_name\}/address/"):
+        fake.faults.add("PUT", ADDRESS + "/", 500)
+    with pytest.raises(ValueError, match="no dimail operation PUT /users/"):
+        fake.faults.add("PUT", "/users/", 500)  # an operation's own spelling (GET): no other spelling tried
+    assert len(fake.faults) == 0
+    assert fake.calls.filter(path="/domains/{domain_name}/nothing/") == []

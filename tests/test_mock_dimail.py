@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import json
 import logging
 import socket
 import threading
@@ -56,7 +57,7 @@ def create_mailbox(local: str, first: str, last: str, domain: str = DOMAIN) -> r
 def patched() -> tuple[object, ...]:
     return (HTTPAdapter.get_connection_with_tls_context, httpx.HTTPTransport.handle_request,
             httpx.AsyncHTTPTransport.handle_async_request, responses.RequestsMock.start,
-            tuple(logging.getLogger("responses").filters))
+            tuple(logging.getLogger("responses").filters), responses.mock.__dict__.get("_on_request"))
 
 
 ORIGINAL = patched()
@@ -459,6 +460,95 @@ def test_a_responses_mock_outliving_the_fake_loses_the_pass_through():
         requests.get(f"{API_URL}/token/", timeout=5)
     rsps.stop()
     rsps.reset()
+
+
+# --- what `responses` passes through to the fake is in its `calls` -----------------------------------
+
+
+def test_responses_calls_hold_the_fakes_exchanges_in_order_with_the_mocked_ones(caplog):
+    """People's style: `@responses.activate`, the token from the fake at [0], a payload read at [1]."""
+    caplog.set_level(logging.DEBUG)
+    mocked = f"{API_URL}/domains/{DOMAIN}/mailboxes/jean"
+
+    @responses.activate
+    def people_style_test() -> None:
+        responses.add(responses.POST, mocked, json={"email": f"jean@{DOMAIN}", "password": "x"}, status=201)
+        created = requests.post(mocked, json={"givenName": "Jean"}, headers=bearer(), timeout=5)
+        assert created.status_code == 201
+        # A 307 the client follows is two exchanges, each its own entry, as with a real dimail passed through.
+        missing = requests.get(f"{API_URL}/domains/nowhere.fr/", timeout=5)
+        assert len(responses.calls) == 4
+        first, second, redirect, third = responses.calls
+        assert (redirect.request.url, redirect.response.status_code) == (f"{API_URL}/domains/nowhere.fr/", 307)
+        assert isinstance(first.request, requests.PreparedRequest) and isinstance(first.response, requests.Response)
+        assert (first.request.url, first.response.status_code) == (f"{API_URL}/token/", 200)
+        assert first.response.json()["token_type"] == "bearer"
+        assert json.loads(responses.calls[1].request.body) == {"givenName": "Jean"}
+        assert responses.calls[1].response.status_code == 201
+        assert third.response is missing and third.response.json() == {"detail": "Not authenticated"}
+        assert responses.assert_call_count(f"{API_URL}/token/", 1)
+        assert responses.assert_call_count(mocked, 1)
+
+    with mock_dimail(API_URL) as fake:
+        people_style_test()
+        assert "_on_request" in vars(responses.mock)
+    assert [c.path for c in fake.calls] == ["/token/", "/domains/nowhere.fr/", "/domains/nowhere.fr"]
+    assert [r for r in caplog.records if r.levelno >= logging.INFO] == []
+
+
+def test_a_mock_of_the_fakes_url_is_recorded_once_and_unfired_mocks_still_fail_the_test(fake):
+    rsps = responses.RequestsMock()
+    rsps.start()
+    rsps.add(responses.PassthroughResponse(responses.GET, f"{API_URL}/token/"))  # the test's own pass-through
+    rsps.add(responses.GET, f"{API_URL}/users/", json=[])
+    assert token()
+    assert [(c.request.url, c.response.status_code) for c in rsps.calls] == [(f"{API_URL}/token/", 200)]
+    with pytest.raises(AssertionError, match="Not all requests have been executed.*/users/"):
+        rsps.stop()
+    rsps.reset()
+
+
+def test_a_dropped_connection_to_the_fake_is_recorded_as_a_mocked_exception_is(fake):
+    with responses.RequestsMock() as rsps:
+        with fake.faults.down():
+            with pytest.raises(requests.exceptions.ConnectionError):
+                token()
+        assert token()
+        assert [type(c.response).__name__ for c in rsps.calls] == ["ConnectionError", "Response"]
+        assert rsps.calls[0].request.url == f"{API_URL}/token/"
+
+
+def test_pass_throughs_to_other_hosts_stay_unrecorded_and_the_recording_goes_with_the_fake():
+    other = "http://localhost:9"  # refused at once: a pass-through that raises, which `responses` never records
+    rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+    with mock_dimail(API_URL):
+        rsps.start()
+        rsps.add_passthru(other)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(other + "/users/", timeout=5)
+        assert token()
+        assert [c.request.url for c in rsps.calls] == [f"{API_URL}/token/"]
+    assert "_on_request" not in vars(rsps)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(other + "/users/", timeout=5)
+    assert len(rsps.calls) == 1
+    rsps.stop()
+    rsps.reset()
+
+
+def test_a_hook_of_the_mocks_own_is_kept_under_the_recording_and_given_back():
+    rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
+    seen, original = [], rsps._on_request
+
+    def spy(adapter, request, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(request.url)
+        return original(adapter, request, **kwargs)
+
+    rsps._on_request = spy
+    with mock_dimail(API_URL), rsps:
+        assert token()
+        assert len(rsps.calls) == 1
+    assert rsps.__dict__["_on_request"] is spy and seen == [f"{API_URL}/token/"]
 
 
 # --- a refused host names the fake ------------------------------------------------------------------

@@ -290,6 +290,23 @@ def test_mirrored_factories_and_their_subclasses_until_the_block_ends(fake):
     assert DomainFactory._create.__func__ is Factory._create.__func__
 
 
+def test_mirroring_turned_off_seeds_nothing_and_a_refused_name_stays_a_seed_error(fake):
+    """`@pytest.mark.dimail(mirror=False)` sets `mirror_factories` for one test (tests/test_pytest_plugin.py)."""
+    bad = "N3w_D0main-Name$.com"  # People's model test of a domain name: dimail refuses it
+    with mirrored(fake, DomainFactory):
+        with pytest.raises(SeedError, match=r"N3w_D0main-Name\$\.com"):
+            DomainFactory._create(MailDomain, bad)
+        fake.mirror_factories = False
+        try:
+            assert DomainFactory._create(MailDomain, bad).name == bad
+            EnabledDomainFactory._create(MailDomain, "a.fr", status="enabled")
+            fake.mirror(MailDomain("b.fr", "enabled"))  # an explicit mirror still seeds
+        finally:
+            fake.mirror_factories = True
+        DomainFactory._create(MailDomain, "c.fr")
+    assert sorted(fake.backend.domains) == ["b.fr", "c.fr"]
+
+
 # --- DKIM keys ----------------------------------------------------------------------------------
 
 

@@ -109,18 +109,41 @@ def test_a_bad_seed(dimail_fake):
 @pytest.mark.dimail("empty")
 def test_a_positional_argument(dimail_fake):
     pass
+
+
+@pytest.mark.dimail(mirror=False)
+def test_mirroring_off(dimail_fake):
+    assert dimail_fake.mirror_factories is False
+
+
+def test_mirroring_on_again(dimail_fake):
+    assert dimail_fake.mirror_factories is True
+
+
+@pytest.mark.dimail(mirror="no")
+def test_a_bad_mirror(dimail_fake):
+    pass
+
+
+@pytest.mark.dimail(mirrors=False)
+def test_an_unknown_option(dimail_fake):
+    pass
 '''
 
 
 def test_the_dimail_marker_is_registered_and_sets_seed_and_url(tmp_path):
     (tmp_path / "test_marked.py").write_text(MARKED)
     result = run_pytest(tmp_path, "-q", "--strict-markers", "-rE")
-    assert "3 passed, 2 errors" in result.stdout, result.stdout + result.stderr
+    assert "5 passed, 4 errors" in result.stdout, result.stdout + result.stderr
     assert "@pytest.mark.dimail: unknown seed 'nobody': choose one of empty, people-dev" in result.stdout
-    assert "@pytest.mark.dimail takes seed= and url= only, not ('empty',)" in result.stdout
+    assert "@pytest.mark.dimail takes seed=, url= and mirror= only, not ('empty',)" in result.stdout
+    assert "@pytest.mark.dimail takes seed=, url= and mirror= only, not ['mirrors']" in result.stdout
+    assert "@pytest.mark.dimail: mirror='no': give True or False" in result.stdout
     assert "Traceback" not in result.stdout
     listed = run_pytest(tmp_path, "--markers")
-    assert "@pytest.mark.dimail(seed=None, url=None): the dimail_fake of this test" in listed.stdout
+    assert ("@pytest.mark.dimail(seed=None, url=None, mirror=True): the dimail_fake of this test"
+            in listed.stdout)
+    assert "mirror=False: the factories fake_dimail.people.mirrored watches create nothing in it" in listed.stdout
 
 
 def test_the_people_kit_example_suite_passes_under_peoples_network_guard():
@@ -129,5 +152,5 @@ def test_the_people_kit_example_suite_passes_under_peoples_network_guard():
     assert len(kit.splitlines()) <= 15
     result = run_pytest(example, "-q", "-p", "no:randomly")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "37 passed" in result.stdout
+    assert "39 passed" in result.stdout
     assert "no_http_requests" in (example / "people" / "backend_conftest.py").read_text()

@@ -40,6 +40,11 @@ def built():
 fake = FakeDimail(seed="people-dev")
 routes = [route for route in fake.app.routes if isinstance(route, LazyRoute)]
 assert len(routes) > 100 and built() == [], built()
+# A fault is checked against the operations' paths and methods, which every route has from the start.
+fake.faults.add("POST", "/domains/{domain_name}/mailboxes/{user_name}", 503)
+fake.faults.add("GET", "/domains/x.fr", 503).remove()
+assert built() == [], built()
+fake.faults.clear()
 assert fake.client(auth=("admin", "admin")).get("/token/").status_code == 200
 assert built() == ["/token/"], built()
 # Routing reads only what every route has from the start: a 404 and a 405 build nothing more.

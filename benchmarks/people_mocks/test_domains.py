@@ -26,6 +26,12 @@ def test_creation_sends_peoples_payload_and_lands_action_required():
 
 
 @responses.activate
+def test_a_domain_name_is_slugified_without_dimail():
+    domain = factories.MailDomainFactory(name="N3w_D0main-Name$.com")
+    assert domain.slug == "n3w_d0main-namecom"
+
+
+@responses.activate
 def test_a_published_zone_lands_enabled_through_fix():
     name = "people.example.fr"
     responses.post(re.compile(r".*/domains/"), body=str({"name": name}), status=201)

@@ -24,6 +24,16 @@ def test_creation_sends_peoples_payload_and_keeps_dimails_password(dimail_token_
 
 
 @responses.activate
+def test_peoples_assertions_on_responses_calls_read_the_fake(dimail_token_ok):
+    domain = factories.MailDomainEnabledFactory()
+    answers.mock_mailbox_created(domain.name, "jean")
+    services.create_mailbox(domain, "jean", "Jean", "Dupont")
+    assert len(responses.calls) == 2
+    assert json.loads(responses.calls[1].request.body)["givenName"] == "Jean"
+    assert responses.calls[1].response.status_code == 201
+
+
+@responses.activate
 def test_a_mailbox_of_a_pending_domain_waits_without_a_call():
     domain = factories.MailDomainFactory()
     mailbox = services.create_mailbox(domain, "jean", "Jean", "Dupont")

@@ -19,6 +19,13 @@ def test_creation_sends_peoples_payload_and_lands_action_required(dimail_fake):
     assert len(domain.expected_config) == 6
 
 
+@pytest.mark.dimail(mirror=False)  # a model test: this name is People's to slugify, dimail would refuse it
+def test_a_domain_name_is_slugified_without_dimail(dimail_fake):
+    domain = factories.MailDomainFactory(name="N3w_D0main-Name$.com")
+    assert domain.slug == "n3w_d0main-namecom"
+    assert "N3w_D0main-Name$.com" not in dimail_fake.backend.domains
+
+
 def test_a_published_zone_lands_enabled_through_fix(dimail_fake):
     domain = services.create_domain("people.example.fr")
     dimail_fake.publish("people.example.fr")  # the owner publishes what /spec/ asked for

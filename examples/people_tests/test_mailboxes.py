@@ -1,7 +1,10 @@
 """People's mailboxes on the fake: what is sent, what comes back, what People does with it."""
 
+import json
+
 import pytest
 import requests
+import responses
 
 from people import dimail, factories, models, services
 
@@ -15,6 +18,16 @@ def test_creation_sends_peoples_payload_and_keeps_dimails_password(dimail_fake, 
     assert dimail_fake.calls[1].json() == {"givenName": first, "surName": last, "displayName": f"{first} {last}"}
     assert [c.operation for c in dimail_fake.calls] == ["/token/", MAILBOX]
     assert (mailbox.status, mailbox.password) == ("enabled", dimail_fake.calls[1].response["password"])
+
+
+@responses.activate
+def test_peoples_assertions_on_responses_calls_read_the_fake(dimail_fake):
+    """People's own test, its mocks deleted: what `responses` passes through to the fake is in its calls."""
+    domain = factories.MailDomainEnabledFactory()
+    services.create_mailbox(domain, "jean", "Jean", "Dupont")
+    assert len(responses.calls) == 2  # the token, then the mailbox
+    assert json.loads(responses.calls[1].request.body)["givenName"] == "Jean"
+    assert responses.calls[1].response.status_code == 201
 
 
 def test_a_mailbox_of_a_pending_domain_waits_without_a_call(dimail_fake):
