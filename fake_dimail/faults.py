@@ -4,15 +4,15 @@ A fault matches requests by method and by path, the operation's template
 (`/domains/{domain_name}/mailboxes/{user_name}`) or a concrete path; `*` for
 either matches every one. A path spelled with the other trailing slash than its
 operation's (People's `/domains/{d}/address/{u}/`, which the fake redirects) is
-the operation's: the fault answers the request that reaches the operation. It lets `after` matching requests through, then
-answers the next `times` ones (every one with `times=None`) with an HTTP
-status, a dropped connection or a stall; `delay_ms` waits first. `times` and
-`after` count requests as the server sees them: a client that retries (a
-mounted urllib3 `Retry`, People's session) sends several for one call.
-`faults.down()` is dimail down: every request refused at connection level,
-whatever the retries, until removed. Faults apply to dimail's operations only, never to
-`/_fake/`, and are checked when added, so a typo fails at once instead of
-silently never matching.
+the operation's: the fault answers the request that reaches the operation. It
+lets `after` matching requests through, then answers the next `times` ones
+(every one with `times=None`) with an HTTP status, a dropped connection or a
+stall; `delay_ms` waits first. `times` and `after` count requests as the server
+sees them: a client that retries (a mounted urllib3 `Retry`, People's session)
+sends several for one call. `faults.down()` is dimail down: every request
+refused at connection level, whatever the retries, until removed. Faults apply
+to dimail's operations only, never to `/_fake/`, and are checked when added, so
+a typo fails at once instead of silently never matching.
 
 Connection-level faults cannot be said in ASGI: in-process the app raises
 `InjectedFault`, which the transports turn into the client library's own
