@@ -19,7 +19,7 @@ from .backend import Backend
 from .bodies import BodyGuard
 from .config import Settings
 from .errors import ApiError, ServerCrash
-from .faults import CONNECTION_FAULTS, FAULT_KEY, FaultInjection, Faults
+from .faults import CONNECTION_FAULTS, FAULT_KEY, OPERATION_KEY, FaultInjection, Faults
 from .guard import ControlGuard, is_control
 from .journal import Journal
 from .routes import ROUTERS
@@ -102,7 +102,7 @@ class RequestJournal:
                 scope["method"], path, scope.get("dimail.user"), None if fault in CONNECTION_FAULTS else status,
                 (time.perf_counter() - started) * 1000, fault, time=arrived,
                 query=scope["query_string"].decode("latin-1"), auth=scope.get("dimail.auth"),
-                operation=getattr(route, "path", None), request_body=b"".join(sent),
+                operation=getattr(route, "path", None) or scope.get(OPERATION_KEY), request_body=b"".join(sent),
                 request_type=_header(scope["headers"], b"content-type"),
                 response_body=b"".join(answered) if fault not in CONNECTION_FAULTS else b"",
                 response_type=answer_type,

@@ -45,6 +45,8 @@ CONNECTION_FAULTS = (CONNECTION_ERROR, TIMEOUT)
 # Over HTTP, a "timeout" with no delay stalls this long before closing the connection.
 DEFAULT_STALL_MS = 10_000
 FAULT_KEY = "fake_dimail.fault"
+# The operation a faulted request was for (the router, which names it otherwise, never sees the request).
+OPERATION_KEY = "fake_dimail.operation"
 
 
 def reason_phrase(status: int) -> str:
@@ -179,6 +181,14 @@ class Faults:
         other = path[:-1] if path.endswith("/") else path + "/"
         return other if other and self._known(other) else path
 
+    def operation_of(self, method: str, path: str) -> str | None:
+        """The template of the operation `method path` reaches, None if none: what the journal names for a
+        request a fault answered. Run only for such a request (the operations, not a store, are scanned)."""
+        for template, methods, regex in self._operations_list():
+            if (method in methods or method == "HEAD" and "GET" in methods) and regex.match(path) is not None:
+                return template
+        return None
+
     def _known(self, path: str) -> bool:
         return any(template == path or regex.match(path) is not None for template, _, regex in self._operations_list())
 
@@ -251,6 +261,7 @@ class FaultInjection:
             await self.app(scope, receive, send)
             return
         scope[FAULT_KEY] = fault.label
+        scope[OPERATION_KEY] = self.faults.operation_of(scope["method"], scope["path"])
         delay = fault.delay_ms or (DEFAULT_STALL_MS if fault.answer == TIMEOUT and self.faults.abort else 0)
         if delay:
             await asyncio.sleep(delay / 1000)

@@ -60,7 +60,7 @@ def test_a_call_without_a_json_body_and_a_dropped_connection(fake):
         fake.client(auth=("la_regie", "password")).get("/token/")
     dropped = fake.calls[0]
     assert (dropped.status, dropped.fault, dropped.response, dropped.operation) == (None, "connection-error", None,
-                                                                                     None)
+                                                                                     "/token/")
     with pytest.raises(ValueError):
         dropped.json()
     fake.client().get("/domains/d.fr/spec/")
