@@ -185,7 +185,7 @@ class Faults:
         """The template of the operation `method path` reaches, None if none: what the journal names for a
         request a fault answered. Run only for such a request (the operations, not a store, are scanned)."""
         for template, methods, regex in self._operations_list():
-            if (method in methods or method == "HEAD" and "GET" in methods) and regex.match(path) is not None:
+            if _answers(methods, method) and regex.match(path) is not None:
                 return template
         return None
 
@@ -195,9 +195,8 @@ class Faults:
     def _template(self, path: str) -> re.Pattern[str] | None:
         """For a fault on every method: the regex of the template `path` is, None for a concrete path some
         operation has; ValueError if no operation has it."""
-        operations = self._operations_list()
-        template = next((regex for t, _, regex in operations if t == path), None)
-        if template is None and not any(regex.match(path) for _, _, regex in operations):
+        template = next((regex for t, _, regex in self._operations_list() if t == path), None)
+        if template is None and not self._known(path):
             raise ValueError(errors.no_operation(ANY, path))
         return template
 
@@ -205,7 +204,7 @@ class Faults:
         """The template's regex when `path` is a template; None for a concrete path. ValueError if neither."""
         concrete = False
         for template, methods, regex in self._operations_list():
-            if method not in methods and not (method == "HEAD" and "GET" in methods):
+            if not _answers(methods, method):
                 continue
             if template == path:
                 return regex
@@ -238,6 +237,11 @@ class Faults:
         return None
 
 
+def _answers(methods: set[str], method: str) -> bool:
+    """Whether an operation of these methods answers `method` (HEAD is answered as GET)."""
+    return method in methods or method == "HEAD" and "GET" in methods
+
+
 def _body(fault: Fault) -> tuple[bytes, bytes]:
     if fault.body is None:
         assert isinstance(fault.answer, int)
@@ -261,7 +265,8 @@ class FaultInjection:
             await self.app(scope, receive, send)
             return
         scope[FAULT_KEY] = fault.label
-        scope[OPERATION_KEY] = self.faults.operation_of(scope["method"], scope["path"])
+        if fault.answer is not None:  # answered here, not by a route: the journal learns its operation from us
+            scope[OPERATION_KEY] = self.faults.operation_of(scope["method"], scope["path"])
         delay = fault.delay_ms or (DEFAULT_STALL_MS if fault.answer == TIMEOUT and self.faults.abort else 0)
         if delay:
             await asyncio.sleep(delay / 1000)
