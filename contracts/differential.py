@@ -35,7 +35,7 @@ import httpx
 from hypothesis import strategies as st
 
 from .cleanup import note
-from .target import Target
+from .target import Target, tls
 
 FEATURES = ("webmail", "mailbox", "alias")
 PERMS = ("new_domain", "create_users", "manage_users")
@@ -257,7 +257,7 @@ class Side:
 
     def _client(self) -> httpx.Client:
         return httpx.Client(base_url=self.target.url, transport=self.target.transport, follow_redirects=False,
-                            timeout=30)
+                            timeout=30, verify=tls())
 
     def close(self) -> None:
         self.client.close()

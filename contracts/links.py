@@ -42,6 +42,7 @@ APP_PASSWORD = ("POST", _BOX + "/app_passwords", "201")
 MASTER = ("POST", _BOX + "/master_of/{secondary_email}", "201")
 IDENTITY = ("POST", "/identities", "201")
 MAILBOX_IDENTITY = ("POST", _BOX + "/identities/{identity}", "201")
+RESET = ("POST", _BOX + "/reset_password", "200")
 
 _NEW_DOMAIN = {"domain_name": "$response.body#/name"}
 _NEW_MAILBOX = {"domain_name": "$request.path.domain_name", "user_name": "$request.path.user_name"}
@@ -126,6 +127,10 @@ LINKS: tuple[Link, ...] = (
     Link(MAILBOX_IDENTITY, ("DELETE", "/identities/{proconnect}/{email}"),
          {"proconnect": "$request.path.identity",
           "email": "{$request.path.user_name}@{$request.path.domain_name}"}),
+    # a new password proves the link as the first one did: a scenario that reset (or changed) it before linking
+    # an identity has this one still (last in the table, so the numbers before it stay)
+    Link(RESET, ("POST", "/identities"),
+         body={"proconnect": MEMBER, "email": "$response.body#/email", "password": "$response.body#/password"}),
 )
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from provisioner import Provisioner
+from provisioner.client import tls
 
 from . import cleanup as clean
 from .options import TargetError, credentials, is_loopback  # noqa: F401 (the target's errors and checks)
@@ -77,14 +78,14 @@ class Target:
              follow_redirects: bool = True) -> httpx.Client:
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
         return httpx.Client(base_url=self.url, transport=self.transport, auth=auth, headers=headers,
-                            follow_redirects=follow_redirects, timeout=30)
+                            follow_redirects=follow_redirects, timeout=30, verify=tls())
 
     def call(self, method: str, path: str, auth: tuple[str, str] | None = None, bearer: str | None = None,
              **kwargs: Any) -> httpx.Response:
         """One request on a kept connection (invariants make many: a new socket each would dominate)."""
         if self._shared is None:
             self._shared = httpx.Client(base_url=self.url, transport=self.transport, follow_redirects=True,
-                                        timeout=30)
+                                        timeout=30, verify=tls())
         headers = dict(kwargs.pop("headers", None) or {})
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"

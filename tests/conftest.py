@@ -59,13 +59,15 @@ def start_server(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[
         stderr=subprocess.PIPE,
         cwd=cwd,
     )
+    from provisioner.client import tls  # one TLS context for every poll: a new one reads the CA bundle (40 ms)
+
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60  # a busy machine starts it slowly; a quiet one in under a second
     while time.monotonic() < deadline:
         try:
             # Any answer will do; this one is cheap and stays out of the journal (/openapi.json costs the
             # server 0.4 s of CPU to build, and would be the first entry of every journal).
-            httpx.get(url + "/_fake/requests?limit=1", timeout=1)
+            httpx.get(url + "/_fake/requests?limit=1", timeout=1, verify=tls())
             return process, url
         except httpx.TransportError:
             if process.poll() is not None:

@@ -35,4 +35,6 @@ def unlisted(before: dict[str, Any], after: dict[str, Any], leftovers: list[dict
 
 
 def state(url: str) -> dict[str, Any]:
-    return httpx.get(f"{url}/_fake/state", timeout=30).json()
+    from provisioner.client import tls
+
+    return httpx.get(f"{url}/_fake/state", timeout=30, verify=tls()).json()

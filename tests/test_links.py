@@ -35,7 +35,7 @@ def test_every_link_lands_on_the_fakes_document_with_the_member_filled_in() -> N
     assert added == list(LINKS)
     assert operations(document) == chain_operations()
     found = links_of(document)
-    assert len(found) == len(LINKS) == 46
+    assert len(found) == len(LINKS) == 47
     assert found["POST /domains/ 201 L00"] == {
         "operationId": document["paths"]["/allows/"]["post"]["operationId"],
         "requestBody": {"domain": "$response.body#/name", "user": "ct01-u1"}}
@@ -47,6 +47,12 @@ def test_every_link_lands_on_the_fakes_document_with_the_member_filled_in() -> N
                        "secondary_email": "box@ct01-d2.contract.test"}}
     assert found[f"{mailbox} L13"]["requestBody"] == {
         "proconnect": "ct01-u1", "email": "$response.body#/email", "password": "$response.body#/password"}
+    # after a reset, the new password links the identity as the first one did
+    reset = "POST /domains/{domain_name}/mailboxes/{user_name}/reset_password 200"
+    assert found[f"{reset} L46"] == {
+        "operationId": "post_identity",
+        "requestBody": {"proconnect": "ct01-u1", "email": "$response.body#/email",
+                        "password": "$response.body#/password"}}
 
 
 def test_the_target_document_is_not_changed() -> None:
