@@ -60,6 +60,9 @@ def pool() -> Any:
     return found
 
 
+_VIEWS: dict[Any, Any] = {}  # the filtered views of `pool()` hypothesis made in earlier contracts
+
+
 @contextmanager
 def pinned() -> Iterator[None]:
     """Hypothesis draws its constants from `pool()` inside this block, whatever the process has imported."""
@@ -70,10 +73,18 @@ def pinned() -> Iterator[None]:
     if collect is None or cache_ is None:  # another hypothesis: its own pool, as before
         yield
         return
-    cache_.cache.clear()  # filtered views of the previous pool
+    # Hypothesis keeps, per kind of draw, the constants of the pool that kind admits; made by testing each
+    # constant, they cost a contract 5 ms a kind. Ours are kept from one contract to the next (the same pool,
+    # the same views), and hypothesis' own are put back as they were.
+    theirs = cache_.cache.copy()
+    cache_.cache.clear()
+    cache_.cache.update(_VIEWS)
     providers._get_local_constants = pool  # made at hypothesis' first draw: a contract without one costs nothing
     try:
         yield
     finally:
         providers._get_local_constants = collect
+        _VIEWS.clear()
+        _VIEWS.update(cache_.cache)
         cache_.cache.clear()
+        cache_.cache.update(theirs)
