@@ -11,12 +11,13 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .apply import DesiredStateError, Outcome, load
-from .apply import apply as apply_state
 from .client import Call, DimailError, DimailRefused, url_problem
 from .provisioner import ENABLED, Provisioner
+
+if TYPE_CHECKING:
+    from .apply import Outcome
 
 # People's dev values: its user on the dimail of its compose stack, published on the host's port 8001.
 DEV_URL, DEV_USER, DEV_PASSWORD = "http://127.0.0.1:8001", "la_regie", "password"
@@ -204,6 +205,10 @@ def explain(error: DimailError, provisioner: Provisioner, target: Target) -> str
 
 def _apply(args: argparse.Namespace, provisioner: Provisioner, out: Callable[[str], None],
            explained: Callable[[DimailError], str] = str) -> int:
+    # Only `apply` reads a desired state: its models (pydantic, YAML) are not every command's start-up (0.1 s).
+    from .apply import DesiredStateError, load
+    from .apply import apply as apply_state
+
     try:
         desired = load(args.file)
     except DesiredStateError as exc:

@@ -121,10 +121,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # Modules one pytest-xdist worker runs whole: their module fixture starts the work of all their tests at once
-# (test_contracts' `runs`: the contract runs, two at a time), and under `-n`'s default split every worker that
-# got one of their tests would start all of it. (`--dist loadgroup` cannot say it under pytest 9.2: it marks a
-# group by renaming items' nodeids, which pytest no longer reads.)
-WHOLE_MODULES = ("tests/test_contracts.py::",)
+# (test_contracts' `runs`: the contract runs, two at a time), or costs several seconds of CPU (test_dashboard's
+# Chromium and servers), and under `-n`'s default split every worker that got one of their tests would start
+# all of it. (`--dist loadgroup` cannot say it under pytest 9.2: it marks a group by renaming items' nodeids,
+# which pytest no longer reads.)
+WHOLE_MODULES = ("tests/test_contracts.py::", "tests/test_dashboard.py::")
 
 
 @pytest.hookimpl(optionalhook=True)
