@@ -12,12 +12,11 @@ import sys
 from urllib.parse import urlsplit
 
 from . import __version__, record_cli
-from .backend.persistence import StateFileError, StateWriteError
 from .config import DEFAULT_JWT_SECRET, DEFAULT_MAX_BODY, Settings
-from .fake import FakeDimail
-from .faults import uvicorn_abort
 from .seeds import SEEDS
-from .shutdown import shutdown_of
+
+# The app (FastAPI, the models, the backend: 0.5 s) is imported once the command line is read and the port
+# taken: `--help`, a usage error or a port in use answer at once.
 
 
 def _port(value: str) -> int:
@@ -152,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     sock = _listen(args.host, args.port)
     import uvicorn
+
+    from .backend.persistence import StateFileError, StateWriteError
+    from .fake import FakeDimail
+    from .faults import uvicorn_abort
+    from .shutdown import shutdown_of
 
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(asctime)s %(message)s",
                         stream=sys.stderr)

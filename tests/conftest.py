@@ -85,6 +85,8 @@ def served(*args: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if process.stderr is not None:  # nobody reads it now: closed, not left to the collector (ResourceWarning)
+            process.stderr.close()
 
 
 @pytest.fixture(scope="session")

@@ -252,6 +252,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            if process.stderr is not None:  # closed, not left to the collector (a ResourceWarning in another test)
+                process.stderr.close()
 
 
 class PageRun:

@@ -122,19 +122,19 @@ def server() -> Iterator[str]:
 
 
 def test_standalone_server_drops_the_connection_or_stalls(server):
-    control = httpx.Client(base_url=server)
-    control.delete("/_fake/faults")
-    control.post("/_fake/faults", json={"method": "GET", "path": "/token/", "answer": "connection-error"})
-    with pytest.raises(requests.exceptions.ConnectionError, match="Remote end closed connection"):
-        requests.get(server + "/token/", auth=ADMIN, timeout=5)
-    control.post("/_fake/faults", json={"method": "GET", "path": "/token/", "answer": "timeout", "delay_ms": 700})
-    with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.get(server + "/token/", auth=ADMIN, timeout=0.3)
-    control.post("/_fake/faults", json={"method": "GET", "path": "/token/", "answer": 503})
-    refused = requests.get(server + "/token/", auth=ADMIN, timeout=5)
-    assert (refused.status_code, refused.text) == (503, "Service Unavailable")
-    assert requests.get(server + "/token/", auth=ADMIN, timeout=5).status_code == 200
-    assert control.get("/_fake/faults").json() == []
+    with httpx.Client(base_url=server) as control:
+        control.delete("/_fake/faults")
+        control.post("/_fake/faults", json={"method": "GET", "path": "/token/", "answer": "connection-error"})
+        with pytest.raises(requests.exceptions.ConnectionError, match="Remote end closed connection"):
+            requests.get(server + "/token/", auth=ADMIN, timeout=5)
+        control.post("/_fake/faults", json={"method": "GET", "path": "/token/", "answer": "timeout", "delay_ms": 700})
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(server + "/token/", auth=ADMIN, timeout=0.3)
+        control.post("/_fake/faults", json={"method": "GET", "path": "/token/", "answer": 503})
+        refused = requests.get(server + "/token/", auth=ADMIN, timeout=5)
+        assert (refused.status_code, refused.text) == (503, "Service Unavailable")
+        assert requests.get(server + "/token/", auth=ADMIN, timeout=5).status_code == 200
+        assert control.get("/_fake/faults").json() == []
 
 
 # --- dimail down ----------------------------------------------------------------------------------

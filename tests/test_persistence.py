@@ -301,15 +301,19 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     process, url = start_server("--seed", "people-dev", "--state", str(path))
     acknowledged: dict[str, list[str]] = {"users": [], "mailboxes": []}
-    admin = httpx.Client(base_url=url, auth=("admin", "admin"), timeout=5)
-    assert admin.post("/domains/", json={**WEBMAIL, "context_name": "example.fr"}).status_code == 201
-    token = admin.get("/token/").json()["access_token"]
+    with httpx.Client(base_url=url, auth=("admin", "admin"), timeout=5) as admin:
+        assert admin.post("/domains/", json={**WEBMAIL, "context_name": "example.fr"}).status_code == 201
+        token = admin.get("/token/").json()["access_token"]
     stop = threading.Event()
 
     def burst(kind: str) -> None:
         # POST /users/ is Basic-only; mailboxes take the token.
-        client = httpx.Client(base_url=url, timeout=5, **(
-            {"auth": ("admin", "admin")} if kind == "users" else {"headers": {"Authorization": f"Bearer {token}"}}))
+        with httpx.Client(base_url=url, timeout=5, **(
+                {"auth": ("admin", "admin")} if kind == "users" else {"headers": {"Authorization": f"Bearer {token}"}}
+        )) as client:
+            send(kind, client)
+
+    def send(kind: str, client: httpx.Client) -> None:
         for i in range(100_000):
             if stop.is_set():
                 return
@@ -341,10 +345,10 @@ def test_kill_9_loses_nothing_acknowledged(tmp_path: Path) -> None:
     assert len(acknowledged["users"]) >= 5 and len(acknowledged["mailboxes"]) >= 5, acknowledged
     process, url = start_server("--seed", "empty", "--state", str(path))
     try:
-        admin = httpx.Client(base_url=url, auth=("admin", "admin"), timeout=5)
-        users = {u["name"] for u in admin.get("/users/").json()}
+        with httpx.Client(base_url=url, auth=("admin", "admin"), timeout=5) as admin:
+            users = {u["name"] for u in admin.get("/users/").json()}
+            token = admin.get("/token/").json()["access_token"]
         assert set(acknowledged["users"]) <= users
-        token = admin.get("/token/").json()["access_token"]
         mailboxes = httpx.get(f"{url}/domains/example.fr/mailboxes/", headers={"Authorization": f"Bearer {token}"},
                               timeout=5).json()
         emails = {m["email"] for m in mailboxes}
@@ -494,14 +498,14 @@ def test_a_served_fake_on_a_full_disk_says_it_in_one_line(small_disk: SmallDisk)
         pytest.skip("needs a small filesystem of its own: run as root where tmpfs can be mounted")
     process, url = start_server("--seed", "people-dev", "--state", str(small_disk.path / "state.db"))
     try:
-        admin = httpx.Client(base_url=url, auth=("admin", "admin"), timeout=10)
-        user = {"name": "op", "password": "p", "is_admin": False, "perms": ["new_domain"]}
-        small_disk.fill()
-        assert (admin.post("/users/", json=user).status_code, admin.get("/users/").status_code) == (507, 200)
-        assert admin.get("/token/").status_code == 200
-        small_disk.free()
-        assert admin.post("/users/", json=user).status_code == 201
-        assert [u["name"] for u in admin.get("/users/").json()] == ["admin", "la_regie", "op"]
+        with httpx.Client(base_url=url, auth=("admin", "admin"), timeout=10) as admin:
+            user = {"name": "op", "password": "p", "is_admin": False, "perms": ["new_domain"]}
+            small_disk.fill()
+            assert (admin.post("/users/", json=user).status_code, admin.get("/users/").status_code) == (507, 200)
+            assert admin.get("/token/").status_code == 200
+            small_disk.free()
+            assert admin.post("/users/", json=user).status_code == 201
+            assert [u["name"] for u in admin.get("/users/").json()] == ["admin", "la_regie", "op"]
     finally:
         process.terminate()
         process.wait(timeout=10)
