@@ -62,8 +62,9 @@ class DifferentialPlugin:
         try:
             self._run()
         except KeyboardInterrupt:
+            # Said here, not re-raised: pytest would format its traceback, and CPython 3.11 can leave a frame of
+            # it without a line number, on which pytest's formatter crashes (exit 1 instead of 2, seen in CI).
             self.report.interrupted = True
-            raise
         finally:
             self._clean_up()
         return True
@@ -76,7 +77,9 @@ class DifferentialPlugin:
         path = self.config.getoption("--dimail-report")
         if path:
             self.report.written = self.report.write(Path(path))
-        if exitstatus != pytest.ExitCode.INTERRUPTED:
+        if self.report.interrupted or exitstatus == pytest.ExitCode.INTERRUPTED:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+        else:
             session.exitstatus = self.report.exit_status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
