@@ -34,8 +34,10 @@ from urllib.parse import parse_qsl, quote, urlsplit
 import httpx
 from hypothesis import strategies as st
 
+from provisioner.client import tls
+
 from .cleanup import note
-from .target import Target, tls
+from .target import Target
 
 FEATURES = ("webmail", "mailbox", "alias")
 PERMS = ("new_domain", "create_users", "manage_users")
