@@ -37,7 +37,8 @@ run: install
 # venv instead, which leaves the source tree as clean as that setting wants it. Hypothesis' cache (the constants
 # it reads from the source, 0.6 s to make) is kept there too, not made again in each run's temporary directory.
 # On a fresh clone that cache starts with what pip and Python's installation compiled (tests/seed_pycache.py says
-# why): 2 s of copying instead of each first process compiling thousands of modules again.
+# why): 4.6 s of copying (4,775 files) instead of each first process compiling them again (a fresh clone's
+# `make test`: 186.8 s unseeded, 177.4 s seeded).
 $(VENV)/pycache/.seeded: $(VENV)/.installed-test
 	$(BIN)/python tests/seed_pycache.py $(abspath $(VENV))/pycache
 	touch $@

@@ -59,7 +59,7 @@ def start_server(*args: str, cwd: Path | None = None) -> tuple[subprocess.Popen[
         stderr=subprocess.PIPE,
         cwd=cwd,
     )
-    from provisioner.client import tls  # one TLS context for every poll: a new one reads the CA bundle (40 ms)
+    from provisioner.client import tls  # one TLS context for every poll: a new one reads the CA bundle (36 ms)
 
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60  # a busy machine starts it slowly; a quiet one in under a second

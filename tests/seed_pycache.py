@@ -20,18 +20,25 @@ from pathlib import Path
 TAG = f".{sys.implementation.cache_tag}.pyc"  # not the optimised (.opt-1, .opt-2) variants
 
 
-def seed(prefix: Path) -> int:
-    """Copy every compiled module of the standard library and site-packages into `prefix`; how many were new."""
+# Under the standard library's folder: the installation's own packages and the standard library's tests, which
+# the suite never imports (with them, 17,471 files to copy instead of 4,775).
+SKIPPED = frozenset({"site-packages", "test", "idlelib", "tkinter", "lib2to3"})
+
+
+def seed(prefix: Path, stdlib: set[Path] | None = None, packages: set[Path] | None = None) -> int:
+    """Copy every compiled module of the standard library and site-packages (this interpreter's, by default)
+    into `prefix`, where PYTHONPYCACHEPREFIX=prefix looks for it; how many were not there yet."""
     paths = sysconfig.get_paths()
-    stdlib = {Path(paths["stdlib"]), Path(paths["platstdlib"])}
-    roots = dict.fromkeys([*stdlib, Path(paths["purelib"]), Path(paths["platlib"])])
+    if stdlib is None:
+        stdlib = {Path(paths["stdlib"]), Path(paths["platstdlib"])}
+    if packages is None:
+        packages = {Path(paths["purelib"]), Path(paths["platlib"])}
     copied = 0
-    for root in roots:
+    for root in dict.fromkeys([*sorted(stdlib), *sorted(packages)]):
         for compiled in root.rglob(f"__pycache__/*{TAG}"):
             source_dir = compiled.parent.parent
-            if root in stdlib and ({"site-packages", "test", "idlelib", "tkinter", "lib2to3"}
-                                   & set(source_dir.relative_to(root).parts)):
-                continue  # the installation's own packages and the standard library's tests: never imported here
+            if root in stdlib and SKIPPED & set(source_dir.relative_to(root).parts):
+                continue
             target = prefix / source_dir.relative_to(source_dir.anchor) / compiled.name
             if target.exists():
                 continue
@@ -44,4 +51,4 @@ def seed(prefix: Path) -> int:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         raise SystemExit("usage: python tests/seed_pycache.py PREFIX")
-    seed(Path(sys.argv[1]))
+    print(f"{seed(Path(sys.argv[1]))} compiled modules copied into {sys.argv[1]}")
